@@ -1,0 +1,252 @@
+/*
+ * rcgc — Python's memory model for C.
+ *
+ * Every managed object carries a reference count and is freed the moment the
+ * count reaches zero; a generational cycle collector (CPython 3.12's algorithm
+ * and thresholds) frees groups of objects that only keep each other alive.
+ * Finalizers follow PEP 442, weak references carry callbacks, and the control
+ * surface mirrors Python's `gc` module.  CPython 3.12 is the reference for every
+ * behaviour; where C differs, docs/internals.md says why.
+ *
+ * Threads: the library is single-threaded per process, like CPython under its
+ * GIL.  Callers must serialize every call into rcgc (one mutex around all
+ * calls is enough).  All collector state lives in one struct so that per-thread
+ * heaps can come later without changing this header.
+ *
+ * Errors: a function that can fail returns NULL or -1 and sets errno
+ * (ENOMEM, EINVAL, ENOENT, ERANGE).  Nothing aborts on a failed allocation.
+ * Builds configured with RCGC_DEBUG=ON abort on misuse (refcount below zero,
+ * use of a freed object, a pointer that is not a managed object) with one line
+ * naming the type, the address and the refcount.
+ */
+#ifndef RCGC_H
+#define RCGC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RCGC_VERSION_MAJOR 0
+#define RCGC_VERSION_MINOR 1
+#define RCGC_VERSION_PATCH 0
+
+#if defined(__GNUC__) || defined(__clang__)
+#define RCGC_API __attribute__((visibility("default")))
+#else
+#define RCGC_API
+#endif
+
+/* ------------------------------------------------------------------------- */
+/* Objects                                                                   */
+/* ------------------------------------------------------------------------- */
+
+/* Called once for each strong reference an object holds; a non-zero return
+   stops the traversal and is passed back by it. */
+typedef int (*rcgc_visit_fn)(void *obj, void *arg);
+
+/* A type describes a family of managed objects.  Types are usually static
+   constants; they must outlive every object of the type. */
+typedef struct rcgc_type {
+    const char *name;  /* shown in reports: "gc: collectable <name 0x...>" */
+    size_t size;       /* body bytes */
+    /* Report each strong reference (non-NULL) with visit, returning visit's
+       non-zero result at once (RCGC_VISIT does both).  NULL: the type holds no
+       managed references and its objects are never tracked. */
+    int (*traverse)(void *self, rcgc_visit_fn visit, void *arg);
+    /* Drop every strong reference it holds (RCGC_CLEAR each field).  May run
+       twice: once by the collector to break a cycle, once before destroy. */
+    void (*clear)(void *self);
+    /* Optional, like __del__: runs at most once per object, ever.  It may
+       resurrect the object by storing a new strong reference to it. */
+    void (*finalize)(void *self);
+    /* Optional: release resources rcgc does not manage, just before the memory
+       is freed.  A type with traverse but no clear drops its references here;
+       a cycle of such objects is uncollectable (see rcgc_collect). */
+    void (*destroy)(void *self);
+} rcgc_type;
+
+/* Report `field` to the visitor if it is not NULL; use inside traverse. */
+#define RCGC_VISIT(field)                                   \
+    do {                                                    \
+        if (field) {                                        \
+            int rcgc_visit_result_ = visit((field), arg);   \
+            if (rcgc_visit_result_) return rcgc_visit_result_; \
+        }                                                   \
+    } while (0)
+
+/* Set `field` to NULL, then drop the reference it held (Py_CLEAR). */
+#define RCGC_CLEAR(field)                                   \
+    do {                                                    \
+        void *rcgc_clear_tmp_ = (void *)(field);            \
+        if (rcgc_clear_tmp_) {                              \
+            (field) = NULL;                                 \
+            rcgc_decref(rcgc_clear_tmp_);                   \
+        }                                                   \
+    } while (0)
+
+/* A new object with a zeroed body of type->size bytes and a refcount of 1,
+   tracked by the collector if the type has traverse.  May run an automatic
+   collection first.  NULL with errno = ENOMEM (out of memory) or EINVAL
+   (NULL type). */
+RCGC_API void *rcgc_new(const rcgc_type *type);
+/* Same, with a body of `size` bytes instead of type->size (strings, arrays). */
+RCGC_API void *rcgc_new_sized(const rcgc_type *type, size_t size);
+
+RCGC_API void rcgc_incref(void *obj);
+RCGC_API void rcgc_decref(void *obj);           /* NULL is ignored */
+/* sys.getrefcount(obj) without the +1 of the argument itself. */
+RCGC_API size_t rcgc_refcount(const void *obj);
+RCGC_API const rcgc_type *rcgc_typeof(const void *obj);
+
+/* Memory: every allocation rcgc makes (objects, container storage, internal
+   tables) asks `allow` first; when it returns false the allocation fails with
+   ENOMEM.  Use it to cap memory or to test failure paths.  NULL removes it. */
+typedef bool (*rcgc_alloc_hook_fn)(size_t size, void *arg);
+RCGC_API void rcgc_set_alloc_hook(rcgc_alloc_hook_fn allow, void *arg);
+/* Bytes currently allocated by rcgc, headers included. */
+RCGC_API size_t rcgc_memory_in_use(void);
+
+/* ------------------------------------------------------------------------- */
+/* The collector: Python's gc module                                         */
+/* ------------------------------------------------------------------------- */
+
+/* gc.collect(generation): collect generations 0..generation (2 = full).
+   Returns the number of unreachable objects found (collected plus
+   uncollectable, never resurrected ones).  0 if a collection is already
+   running; 0 with errno = EINVAL for a generation outside 0..2. */
+RCGC_API size_t rcgc_collect(int generation);
+
+RCGC_API void rcgc_enable(void);
+RCGC_API void rcgc_disable(void);
+RCGC_API bool rcgc_isenabled(void);
+
+/* Defaults 700, 10, 10 as in CPython.  t0 = 0 disables automatic collection. */
+RCGC_API void rcgc_set_threshold(size_t t0, size_t t1, size_t t2);
+RCGC_API void rcgc_get_threshold(size_t out[3]);
+/* gc.get_count(): allocations minus deallocations of tracked-type objects
+   since the last collection, then collections of the younger generation. */
+RCGC_API void rcgc_get_count(size_t out[3]);
+
+#define RCGC_DEBUG_STATS         (1u << 0) /* one line per collection */
+#define RCGC_DEBUG_COLLECTABLE   (1u << 1) /* each collectable object */
+#define RCGC_DEBUG_UNCOLLECTABLE (1u << 2) /* each uncollectable object */
+#define RCGC_DEBUG_SAVEALL       (1u << 5) /* keep garbage in the garbage list */
+#define RCGC_DEBUG_LEAK \
+    (RCGC_DEBUG_COLLECTABLE | RCGC_DEBUG_UNCOLLECTABLE | RCGC_DEBUG_SAVEALL)
+RCGC_API void rcgc_set_debug(unsigned flags);
+RCGC_API unsigned rcgc_get_debug(void);
+
+/* Where debug lines go (each call gets one whole line, newline included);
+   NULL: stderr. */
+typedef void (*rcgc_write_fn)(const char *text, void *arg);
+RCGC_API void rcgc_set_output(rcgc_write_fn fn, void *arg);
+
+/* gc.garbage: objects found unreachable but not freed, either because they
+   form a cycle no clear can break (uncollectable) or under DEBUG_SAVEALL.
+   The list holds a strong reference to each. */
+RCGC_API size_t rcgc_garbage_count(void);
+RCGC_API void *rcgc_garbage_get(size_t i);      /* borrowed; NULL + ERANGE */
+RCGC_API void rcgc_garbage_clear(void);          /* drops the references */
+
+typedef struct {
+    size_t collections, collected, uncollectable;
+} rcgc_gen_stats;
+/* gc.get_stats()[generation]; zeroes and EINVAL for a bad generation. */
+RCGC_API void rcgc_get_stats(int generation, rcgc_gen_stats *out);
+
+RCGC_API bool rcgc_is_tracked(const void *obj);
+RCGC_API bool rcgc_is_finalized(const void *obj);
+/* Start / stop tracking an object of a type with traverse (no-op otherwise).
+   rcgc_track puts it at the young end of generation 0. */
+RCGC_API void rcgc_track(void *obj);
+RCGC_API void rcgc_untrack(void *obj);
+
+/* Call fn for each tracked object in `generation` (-1: all three, not the
+   frozen ones).  Returns 0, fn's first non-zero result, or -1 with errno =
+   EINVAL for a bad generation.  fn must not free or create objects. */
+RCGC_API int rcgc_get_objects(int generation, rcgc_visit_fn fn, void *arg);
+/* Call fn for each tracked object (frozen ones excluded, as in CPython) that
+   holds a reference to obj.  Same return convention, same restriction. */
+RCGC_API int rcgc_get_referrers(const void *obj, rcgc_visit_fn fn, void *arg);
+/* Call fn for each object obj references (its traverse).  0 for objects of a
+   type without traverse. */
+RCGC_API int rcgc_get_referents(const void *obj, rcgc_visit_fn fn, void *arg);
+
+/* Move every tracked object to a permanent generation that collections
+   ignore; counts become zero.  unfreeze moves them back to generation 2. */
+RCGC_API void rcgc_freeze(void);
+RCGC_API void rcgc_unfreeze(void);
+RCGC_API size_t rcgc_get_freeze_count(void);
+
+typedef enum { RCGC_PHASE_START, RCGC_PHASE_STOP } rcgc_phase;
+typedef struct {
+    int generation;
+    size_t collected, uncollectable;   /* 0 in the start phase */
+} rcgc_gc_info;
+typedef void (*rcgc_callback_fn)(rcgc_phase phase, const rcgc_gc_info *info,
+                                 void *arg);
+/* gc.callbacks: called before and after every collection, in the order
+   added.  -1 + ENOMEM; remove: -1 + ENOENT if the pair is not registered. */
+RCGC_API int rcgc_callback_add(rcgc_callback_fn fn, void *arg);
+RCGC_API int rcgc_callback_remove(rcgc_callback_fn fn, void *arg);
+
+/* ------------------------------------------------------------------------- */
+/* Weak references                                                           */
+/* ------------------------------------------------------------------------- */
+
+typedef void (*rcgc_weakref_callback_fn)(void *weakref, void *arg);
+/* A new weak reference object (refcount 1, released with rcgc_decref) to
+   referent.  When the referent dies, every weakref to it is cleared, then the
+   callbacks of those still alive run, newest weakref first.  A weakref that
+   is itself garbage in a collection never calls back.  `arg` is not managed.
+   NULL + EINVAL for a NULL referent, NULL + ENOMEM. */
+RCGC_API void *rcgc_weakref_new(void *referent,
+                                rcgc_weakref_callback_fn callback, void *arg);
+/* A new strong reference to the referent, or NULL once it is gone. */
+RCGC_API void *rcgc_weakref_get(void *weakref);
+/* The referent without a new reference (NULL once gone); for printing. */
+RCGC_API void *rcgc_weakref_peek(void *weakref);
+/* Number of live weak references to obj (weakref.getweakrefcount). */
+RCGC_API size_t rcgc_weakref_count(const void *obj);
+RCGC_API bool rcgc_is_weakref(const void *obj);
+
+/* ------------------------------------------------------------------------- */
+/* Ready containers                                                          */
+/* ------------------------------------------------------------------------- */
+/* Containers hold strong references.  Functions that store an item take a new
+   reference of their own (the caller keeps its reference); get returns a
+   borrowed reference; pop returns the reference the container held. */
+
+RCGC_API void *rcgc_list_new(void);
+RCGC_API size_t rcgc_list_len(const void *list);
+RCGC_API int rcgc_list_append(void *list, void *item);        /* item may be NULL */
+RCGC_API void *rcgc_list_get(const void *list, size_t i);     /* NULL + ERANGE past the end */
+RCGC_API int rcgc_list_set(void *list, size_t i, void *item); /* -1 + ERANGE */
+RCGC_API void *rcgc_list_pop(void *list, size_t i);           /* new ref to caller; NULL + ERANGE */
+RCGC_API int rcgc_list_remove(void *list, size_t i);          /* drops the item; -1 + ERANGE */
+RCGC_API void rcgc_list_clear(void *list);
+
+/* Dicts map NUL-terminated string keys (copied) to non-NULL values. */
+RCGC_API void *rcgc_dict_new(void);
+RCGC_API size_t rcgc_dict_len(const void *dict);
+RCGC_API int rcgc_dict_set(void *dict, const char *key, void *value);
+RCGC_API void *rcgc_dict_get(const void *dict, const char *key); /* borrowed; NULL + ENOENT */
+RCGC_API int rcgc_dict_del(void *dict, const char *key);         /* -1 + ENOENT */
+/* Iterate: size_t pos = 0; while (rcgc_dict_next(d, &pos, &k, &v)) ...
+   Entries come in insertion order; the dict must not change meanwhile. */
+RCGC_API bool rcgc_dict_next(const void *dict, size_t *pos, const char **key,
+                             void **value);
+RCGC_API void rcgc_dict_clear(void *dict);
+
+RCGC_API extern const rcgc_type rcgc_list_type;
+RCGC_API extern const rcgc_type rcgc_dict_type;
+RCGC_API extern const rcgc_type rcgc_weakref_type;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RCGC_H */

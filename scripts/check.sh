@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Every test rcgc has, in stages that each build in their own directory under
+# build/check-* (RCGC_CHECK_DIR overrides build/).  Stops at the first failing
+# stage; the last line counts the stages: "check: 6 passed, 0 failed".
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+base=${RCGC_CHECK_DIR:-$root/build}
+jobs=2
+stages_total=6
+passed=0
+
+bash "$root/scripts/install-deps.sh"
+mkdir -p "$base"
+
+# configure_and_build DIR CC [cmake args...]: output goes to DIR.log and is
+# shown only when something fails.
+configure_and_build() {
+    local dir=$1 cc=$2
+    shift 2
+    if ! { cmake -S "$root" -B "$dir" -DCMAKE_C_COMPILER="$cc" "$@" &&
+           cmake --build "$dir" -j"$jobs"; } >"$dir.log" 2>&1; then
+        tail -n 100 "$dir.log"
+        echo "(full log: $dir.log)"
+        return 1
+    fi
+    echo "built $dir with $cc $*"
+}
+
+run_ctest() {
+    ctest --test-dir "$1" --output-on-failure --no-tests=error -j"$jobs"
+}
+
+# --- the stages -------------------------------------------------------------
+gcc_dir=$base/check-gcc
+
+stage_gcc_release() {
+    configure_and_build "$gcc_dir" gcc -DCMAKE_BUILD_TYPE=Release \
+        -DRCGC_WERROR=ON -DRCGC_DEBUG=OFF -DRCGC_SANITIZE=OFF \
+        -DRCGC_USE_MIMALLOC=ON -DRCGC_BUILD_BENCH=ON &&
+    run_ctest "$gcc_dir"
+}
+
+stage_clang_debug() {
+    local dir=$base/check-clang-debug
+    configure_and_build "$dir" clang -DCMAKE_BUILD_TYPE=Debug \
+        -DRCGC_WERROR=ON -DRCGC_DEBUG=ON -DRCGC_SANITIZE=OFF &&
+    run_ctest "$dir"
+}
+
+# The sanitizers only see allocations that go through libc malloc, so this
+# build leaves mimalloc out.
+stage_sanitizers() {
+    local dir=$base/check-asan
+    configure_and_build "$dir" clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DRCGC_WERROR=ON -DRCGC_DEBUG=OFF -DRCGC_SANITIZE=ON \
+        -DRCGC_USE_MIMALLOC=OFF &&
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+    UBSAN_OPTIONS=print_stacktrace=1 run_ctest "$dir"
+}
+
+# Valgrind, like the sanitizers, cannot see inside mimalloc's pages: leaks of
+# objects would go unnoticed, so the tests run from a libc-malloc build.
+valgrind_one() {
+    local exe=$1 log=$1.valgrind.log
+    if RCGC_TEST_QUICK=1 valgrind -q --error-exitcode=99 --leak-check=full \
+            --errors-for-leak-kinds=definite "$exe" >"$log" 2>&1; then
+        echo "valgrind ok   ${exe##*/}: $(tail -n 1 "$log")"
+    else
+        local status=$?
+        cat "$log"
+        echo "valgrind FAIL ${exe##*/} (exit $status; log: $log)"
+        return 1
+    fi
+}
+export -f valgrind_one
+
+stage_valgrind() {
+    local dir=$base/check-valgrind
+    configure_and_build "$dir" gcc -DCMAKE_BUILD_TYPE=Release \
+        -DRCGC_WERROR=ON -DRCGC_DEBUG=OFF -DRCGC_SANITIZE=OFF \
+        -DRCGC_USE_MIMALLOC=OFF || return 1
+    local programs
+    programs=$(find "$dir/tests" -maxdepth 1 -type f -name 'test_*' -perm -u+x | sort)
+    [ -f "$dir/examples/tour" ] && programs="$programs"$'\n'"$dir/examples/tour"
+    if [ -z "$programs" ]; then
+        echo "no test programs found in $dir/tests"
+        return 1
+    fi
+    printf '%s\n' "$programs" | xargs -P "$jobs" -n 1 bash -c 'valgrind_one "$1"' _
+}
+
+stage_install() {
+    sh "$root/tests/install/run.sh" "$gcc_dir"
+}
+
+stage_symbols() {
+    sh "$root/tests/install/check-symbols.sh" "$gcc_dir/librcgc.so" \
+        "$root/include/rcgc.h"
+}
+
+# --- running them ------------------------------------------------------------
+run_stage() {
+    local name=$1 fn=$2 start=$SECONDS
+    echo
+    echo "=== check [$((passed + 1))/$stages_total] $name ==="
+    if "$fn"; then
+        passed=$((passed + 1))
+        echo "=== $name: passed ($((SECONDS - start)) s) ==="
+    else
+        echo "=== $name: FAILED ($((SECONDS - start)) s) ==="
+        echo "check: stopped at stage '$name'; later stages did not run"
+        echo "check: $passed passed, 1 failed"
+        exit 1
+    fi
+}
+
+run_stage "gcc Release -Werror: build + ctest" stage_gcc_release
+run_stage "clang Debug + RCGC_DEBUG: build + ctest" stage_clang_debug
+run_stage "clang ASan + UBSan: build + ctest" stage_sanitizers
+run_stage "valgrind: unit tests with RCGC_TEST_QUICK=1" stage_valgrind
+run_stage "install: pkg-config and find_package consumers" stage_install
+run_stage "symbol visibility of librcgc.so" stage_symbols
+echo
+echo "check: $passed passed, 0 failed"

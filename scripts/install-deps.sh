@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs with apt-get what building, testing and benchmarking rcgc needs on
+# Debian 12.  Does nothing (and prints nothing) when all of it is present.
+set -euo pipefail
+
+packages=(
+    cmake make gcc libc6-dev binutils pkg-config
+    clang libclang-rt-dev   # clang's sanitizer runtimes are only recommended
+    valgrind
+    libmimalloc-dev         # the fast allocator rcgc uses when present
+    libgc-dev               # Boehm GC, a peer in the benchmarks
+)
+
+missing=()
+for package in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'ok installed'; then
+        missing+=("$package")
+    fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if ! command -v apt-get >/dev/null; then
+    echo "install-deps: no apt-get here; install these yourself: ${missing[*]}" >&2
+    exit 1
+fi
+if [ "$(id -u)" -eq 0 ]; then
+    as_root=(env)
+elif command -v sudo >/dev/null; then
+    as_root=(sudo env)
+else
+    echo "install-deps: need root (or sudo) to install: ${missing[*]}" >&2
+    exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+"${as_root[@]}" DEBIAN_FRONTEND=noninteractive apt-get update -q
+"${as_root[@]}" DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -q --no-install-recommends "${missing[@]}"

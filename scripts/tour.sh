@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Builds rcgc (Release, in build/) and runs the guided tour: the classic
+# Python memory-management examples replayed in C.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${RCGC_BUILD_DIR:-$root/build}
+
+bash "$root/scripts/install-deps.sh"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+echo "tour: building rcgc (Release) in $build ..."
+if ! { cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release &&
+       cmake --build "$build" --target tour -j2; } >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "tour: build failed" >&2
+    exit 1
+fi
+echo
+exec "$build/examples/tour"

@@ -1,0 +1,18 @@
+/*
+ * rcgc's one door to memory.  Every byte rcgc allocates (objects, container
+ * storage, internal tables) goes through these, so that the user's allocation
+ * hook (rcgc_set_alloc_hook) and rcgc_memory_in_use see all of it.
+ * Sizes are passed back on free: the accounting needs no lookup.
+ * Failure returns NULL with errno = ENOMEM; nothing here aborts.
+ */
+#ifndef RCGC_ALLOC_H
+#define RCGC_ALLOC_H
+
+#include <stddef.h>
+
+void *rcgc__alloc(size_t size);                 /* uninitialised */
+void *rcgc__calloc(size_t size);                /* zeroed */
+void *rcgc__realloc(void *p, size_t old_size, size_t new_size);
+void rcgc__free(void *p, size_t size);
+
+#endif

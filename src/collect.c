@@ -1,0 +1,358 @@
+/*
+ * The cycle collector: CPython 3.12's gc_collect_main, phase by phase.
+ *
+ *  1. merge the younger generations into the one collected ("young");
+ *  2. update_refs:   gc_refs = refcnt for every object in young;
+ *  3. subtract_refs: for every reference between two objects of young,
+ *                    gc_refs of the target minus one.  What remains counts
+ *                    references from outside young;
+ *  4. move_unreachable: objects with gc_refs > 0 and everything reachable from
+ *                    them stay; the rest move to "unreachable";
+ *  5. survivors move to the next generation (long-lived bookkeeping);
+ *  6. weakrefs to unreachable objects are cleared; callbacks run for the
+ *     weakrefs that are not garbage themselves;
+ *  7. finalizers run (once per object, ever);
+ *  8. the unreachable set is examined again: objects a finalizer resurrected
+ *     (and what they reach) survive, without a second finalizer call;
+ *  9. the rest are cleared: type->clear on each, which drops their references
+ *     so that counts reach zero and ordinary deallocation frees them.  What is
+ *     still alive afterwards cannot be broken (no clear) and is uncollectable:
+ *     it goes to the garbage list.
+ *
+ * Memory: none beyond the headers.  gc_refs lives in the upper bits of
+ * gc_link.prev during phases 2-4 (the young list is singly linked meanwhile,
+ * through next), PREV_COLLECTING marks members of the collected set, and
+ * NEXT_UNREACHABLE marks members of the unreachable list until phase 6 starts.
+ * No user code runs during phases 2-4; from phase 6 on, user code (callbacks,
+ * finalizers, clear) may free any object, so every loop re-reads the list
+ * head instead of holding a cursor.
+ */
+#define _POSIX_C_SOURCE 200809L   /* clock_gettime */
+#include <errno.h>
+#include <time.h>
+
+#include "internal.h"
+
+static inline obj_head *link_head(gc_link *g) { return (obj_head *)(g + 1); }
+static inline const rcgc_type *link_type(gc_link *g) { return head_type(link_head(g)); }
+
+static inline size_t gc_get_refs(const gc_link *g) { return g->prev >> PREV_SHIFT; }
+static inline void gc_set_refs(gc_link *g, size_t refs)
+{
+    g->prev = (g->prev & PREV_MASK_FLAGS) | ((uintptr_t)refs << PREV_SHIFT);
+}
+static inline bool gc_is_collecting(const gc_link *g) { return (g->prev & PREV_COLLECTING) != 0; }
+
+/* The gc_link of obj if its type has one and it is in the collected set. */
+static inline gc_link *collecting_link(void *obj)
+{
+    if (!type_is_gc(head_type(head_of(obj)))) return NULL;
+    gc_link *g = link_of(obj);
+    return gc_is_collecting(g) ? g : NULL;
+}
+
+static void update_refs(gc_link *young)
+{
+    for (gc_link *g = link_next(young); g != young; g = link_next(g)) {
+        size_t refs = link_head(g)->refcnt;
+        RCGC_ASSERT(refs > 0);
+        g->prev = PREV_COLLECTING | ((uintptr_t)refs << PREV_SHIFT);
+    }
+}
+
+static int visit_decref(void *obj, void *unused)
+{
+    (void)unused;
+    gc_link *g = collecting_link(obj);
+    if (g) {
+        RCGC_ASSERT(gc_get_refs(g) > 0);   /* else a traverse reports too many refs */
+        g->prev -= (uintptr_t)1 << PREV_SHIFT;
+    }
+    return 0;
+}
+
+static void subtract_refs(gc_link *young)
+{
+    for (gc_link *g = link_next(young); g != young; g = link_next(g))
+        link_type(g)->traverse(body_of_link(g), visit_decref, NULL);
+}
+
+/* Tell move_unreachable that obj is reachable: if it was already moved to
+   the unreachable list, bring it back to the end of young to be scanned. */
+static int visit_reachable(void *obj, void *young_arg)
+{
+    gc_link *g = collecting_link(obj);
+    if (!g) return 0;   /* another generation, or already scanned */
+    if (g->next & NEXT_UNREACHABLE) {
+        gc_link *young = young_arg;
+        gc_link *prev = link_prev(g), *next = link_next(g);
+        prev->next = g->next;   /* keeps the UNREACHABLE mark of the chain */
+        next->prev = (next->prev & PREV_MASK_FLAGS) | (uintptr_t)prev;
+        gc_link *last = (gc_link *)young->prev;
+        last->next = (uintptr_t)g;
+        g->next = (uintptr_t)young;
+        young->prev = (uintptr_t)g;
+        gc_set_refs(g, 1);
+    } else if (gc_get_refs(g) == 0) {
+        gc_set_refs(g, 1);
+    }
+    return 0;
+}
+
+/* Invariant while scanning: everything left of g in young is reachable and
+   scanned, with a plain prev pointer; everything in unreachable had gc_refs 0
+   when reached and is marked NEXT_UNREACHABLE.  Returns the reachable count. */
+static size_t move_unreachable(gc_link *young, gc_link *unreachable)
+{
+    gc_link *prev = young;
+    gc_link *g = link_next(young);
+    size_t reachable = 0;
+    while (g != young) {
+        if (gc_get_refs(g)) {
+            link_type(g)->traverse(body_of_link(g), visit_reachable, young);
+            g->prev = (uintptr_t)prev;   /* also drops COLLECTING */
+            prev = g;
+            reachable++;
+        } else {
+            prev->next = g->next;
+            gc_link *last = (gc_link *)unreachable->prev;
+            last->next = NEXT_UNREACHABLE | (uintptr_t)g;
+            g->prev = PREV_COLLECTING | (uintptr_t)last;
+            g->next = NEXT_UNREACHABLE | (uintptr_t)unreachable;
+            unreachable->prev = (uintptr_t)g;
+        }
+        g = (gc_link *)prev->next;
+    }
+    young->prev = (uintptr_t)prev;
+    unreachable->next &= ~NEXT_UNREACHABLE;
+    return reachable;
+}
+
+static size_t deduce_unreachable(gc_link *young, gc_link *unreachable)
+{
+    update_refs(young);
+    subtract_refs(young);
+    list_init(unreachable);
+    return move_unreachable(young, unreachable);
+}
+
+static void clear_unreachable_mask(gc_link *unreachable, bool print)
+{
+    for (gc_link *g = link_next(unreachable); g != unreachable; g = link_next(g)) {
+        g->next &= ~NEXT_UNREACHABLE;
+        if (print)
+            rcgc__printf("gc: collectable <%s %p>\n", link_type(g)->name,
+                         body_of_link(g));
+    }
+}
+
+/* Phase 6.  Returns the number of weakrefs freed right after their callback:
+   they were reachable, so nothing else counts them (CPython does the same). */
+static size_t handle_weakrefs(gc_link *unreachable, gc_link *old)
+{
+    gc_link to_call;
+    list_init(&to_call);
+    for (gc_link *g = link_next(unreachable); g != unreachable; g = link_next(g)) {
+        obj_head *h = link_head(g);
+        if (head_type(h) == &rcgc_weakref_type) rcgc__weakref_clear_self(body_of_link(g));
+        if (h->type_bits & TYPE_BIT_HAS_WEAKREFS)
+            rcgc__weakrefs_clear_for_gc(body_of_link(g), &to_call);
+    }
+    size_t freed = 0;
+    while (!list_is_empty(&to_call)) {
+        gc_link *g = link_next(&to_call);
+        void *wr = body_of_link(g);
+        rcgc__weakref_run_callback(wr);
+        rcgc_decref(wr);
+        if (link_next(&to_call) == g)
+            list_move(g, old);
+        else
+            freed++;
+    }
+    return freed;
+}
+
+/* Phase 7.  Returns whether any finalizer ran (if none did, nothing can
+   have been resurrected and phase 8 is skipped). */
+static bool finalize_garbage(gc_link *unreachable)
+{
+    gc_link seen;
+    list_init(&seen);
+    bool ran = false;
+    while (!list_is_empty(unreachable)) {
+        gc_link *g = link_next(unreachable);
+        list_move(g, &seen);
+        obj_head *h = link_head(g);
+        const rcgc_type *t = head_type(h);
+        if (t->finalize && !(h->type_bits & TYPE_BIT_FINALIZED)) {
+            h->type_bits |= TYPE_BIT_FINALIZED;
+            void *obj = body_of_link(g);
+            rcgc_incref(obj);
+            t->finalize(obj);
+            rcgc_decref(obj);
+            ran = true;
+        }
+    }
+    list_merge(&seen, unreachable);
+    return ran;
+}
+
+/* Phase 8: run the reachability analysis again on the unreachable set alone;
+   whatever now has outside references was resurrected. */
+static void handle_resurrected(gc_link *unreachable, gc_link *still_unreachable,
+                               gc_link *old)
+{
+    for (gc_link *g = link_next(unreachable); g != unreachable; g = link_next(g))
+        g->prev &= ~PREV_COLLECTING;
+    deduce_unreachable(unreachable, still_unreachable);
+    clear_unreachable_mask(still_unreachable, false);
+    list_merge(unreachable, old);
+}
+
+/* Phase 9.  Returns the number of uncollectable objects (appended to the
+   garbage list and moved to old). */
+static size_t delete_garbage(rcgc_state *S, gc_link *collectable, gc_link *old)
+{
+    gc_link stuck;
+    list_init(&stuck);
+    bool saveall = S->debug & RCGC_DEBUG_SAVEALL;
+    while (!list_is_empty(collectable)) {
+        gc_link *g = link_next(collectable);
+        void *obj = body_of_link(g);
+        const rcgc_type *t = link_type(g);
+        if (saveall) {
+            rcgc__garbage_append(obj);
+        } else if (t->clear) {
+            rcgc_incref(obj);
+            t->clear(obj);
+            rcgc_decref(obj);
+        }
+        if (link_next(collectable) == g) {
+            if (saveall) {
+                g->prev &= ~PREV_COLLECTING;
+                list_move(g, old);
+            } else {
+                list_move(g, &stuck);   /* a later clear may still free it */
+            }
+        }
+    }
+    size_t n = 0;
+    while (!list_is_empty(&stuck)) {
+        gc_link *g = link_next(&stuck);
+        void *obj = body_of_link(g);
+        n++;
+        if (S->debug & RCGC_DEBUG_UNCOLLECTABLE)
+            rcgc__printf("gc: uncollectable <%s %p>\n", link_type(g)->name, obj);
+        g->prev &= ~PREV_COLLECTING;
+        list_move(g, old);
+        rcgc__garbage_append(obj);
+    }
+    return n;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static size_t collect_main(rcgc_state *S, int generation, size_t *collected,
+                           size_t *uncollectable)
+{
+    double t0 = 0;
+    if (S->debug & RCGC_DEBUG_STATS) {
+        rcgc__printf("gc: collecting generation %d...\n", generation);
+        rcgc__printf("gc: objects in each generation: %zu %zu %zu\n",
+                     rcgc__list_size(&S->generations[0].head),
+                     rcgc__list_size(&S->generations[1].head),
+                     rcgc__list_size(&S->generations[2].head));
+        rcgc__printf("gc: objects in permanent generation: %zu\n",
+                     rcgc__list_size(&S->permanent));
+        t0 = now_seconds();
+    }
+    if (generation + 1 < RCGC_NUM_GENERATIONS) S->generations[generation + 1].count += 1;
+    for (int i = 0; i <= generation; i++) S->generations[i].count = 0;
+    for (int i = 0; i < generation; i++)
+        list_merge(&S->generations[i].head, &S->generations[generation].head);
+
+    gc_link *young = &S->generations[generation].head;
+    gc_link *old = generation + 1 < RCGC_NUM_GENERATIONS
+                       ? &S->generations[generation + 1].head : young;
+    gc_link unreachable, final_unreachable;
+    size_t reachable = deduce_unreachable(young, &unreachable);
+    if (young != old) {
+        if (generation == RCGC_NUM_GENERATIONS - 2) S->long_lived_pending += reachable;
+        list_merge(young, old);
+    } else {
+        S->long_lived_pending = 0;
+        S->long_lived_total = reachable;
+    }
+    clear_unreachable_mask(&unreachable, S->debug & RCGC_DEBUG_COLLECTABLE);
+
+    size_t m = handle_weakrefs(&unreachable, old);
+    if (finalize_garbage(&unreachable)) {
+        handle_resurrected(&unreachable, &final_unreachable, old);
+    } else {
+        list_init(&final_unreachable);
+        list_merge(&unreachable, &final_unreachable);
+    }
+    size_t found = rcgc__list_size(&final_unreachable);
+    size_t n = delete_garbage(S, &final_unreachable, old);
+    m += found - n;
+
+    if (S->debug & RCGC_DEBUG_STATS)
+        rcgc__printf("gc: done, %zu unreachable, %zu uncollectable, %.4fs elapsed\n",
+                     n + m, n, now_seconds() - t0);
+    rcgc_gen_stats *st = &S->stats[generation];
+    st->collections++;
+    st->collected += m;
+    st->uncollectable += n;
+    *collected = m;
+    *uncollectable = n;
+    return n + m;
+}
+
+size_t rcgc__collect_with_callbacks(int generation)
+{
+    rcgc_state *S = &rcgc__state;
+    size_t collected = 0, uncollectable = 0;
+    rcgc__invoke_callbacks(RCGC_PHASE_START, generation, 0, 0);
+    size_t n = collect_main(S, generation, &collected, &uncollectable);
+    rcgc__invoke_callbacks(RCGC_PHASE_STOP, generation, collected, uncollectable);
+    return n;
+}
+
+size_t rcgc_collect(int generation)
+{
+    rcgc_state *S = state();
+    if (generation < 0 || generation >= RCGC_NUM_GENERATIONS) {
+        errno = EINVAL;
+        return 0;
+    }
+    if (S->collecting) return 0;
+    S->collecting = true;
+    size_t n = rcgc__collect_with_callbacks(generation);
+    S->collecting = false;
+    return n;
+}
+
+/* Automatic collection: the oldest generation whose count passed its
+   threshold, except that a full collection waits until the objects that
+   survived into generation 2 since the last full one exceed 25 % of those
+   that were there then (CPython's guard against quadratic behaviour). */
+void rcgc__maybe_collect(void)
+{
+    rcgc_state *S = &rcgc__state;
+    S->collecting = true;
+    for (int i = RCGC_NUM_GENERATIONS - 1; i >= 0; i--) {
+        if (S->generations[i].count > S->generations[i].threshold) {
+            if (i == RCGC_NUM_GENERATIONS - 1 &&
+                S->long_lived_pending < S->long_lived_total / 4)
+                continue;
+            rcgc__collect_with_callbacks(i);
+            break;
+        }
+    }
+    S->collecting = false;
+}

@@ -1,0 +1,323 @@
+/*
+ * rcgc_dict: string keys to strong references, in insertion order.
+ *
+ * The layout is CPython's compact dict: an entries array in insertion order
+ * and a separate open-addressing index whose slots hold positions in that
+ * array.  Deleting an entry leaves a hole in the entries (key NULL) and a
+ * DELETED mark in its index slot, so later probes keep walking past it; the
+ * holes disappear when the table is rebuilt.  Iteration walks the entries,
+ * which is what gives insertion order for free.
+ *
+ * Keys are copied; values must not be NULL.  As in list.c, every change
+ * leaves the table consistent before a reference is dropped, because
+ * dropping one can run user code that reads or changes this dict.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "rcgc.h"
+#include "alloc.h"
+
+typedef struct dict_entry {
+    uint64_t hash;
+    char *key;       /* owned copy; NULL marks a deleted entry */
+    void *value;
+} dict_entry;
+
+typedef struct rcgc_dict {
+    dict_entry *entries;
+    size_t *index;        /* index_size slots: SLOT_EMPTY, SLOT_DELETED or a position in entries */
+    size_t index_size;    /* a power of two, or 0 before the first insertion */
+    size_t entries_cap;   /* two thirds of index_size: keeps probe chains short */
+    size_t entries_used;  /* entries written so far, deleted ones included */
+    size_t len;           /* live entries */
+} rcgc_dict;
+
+#define SLOT_EMPTY   SIZE_MAX
+#define SLOT_DELETED (SIZE_MAX - 1)
+#define MIN_INDEX_SIZE 8
+/* Bits of the hash mixed into each probe step, so that keys whose hashes
+   share their low bits still spread over the whole table. */
+#define PERTURB_SHIFT 5
+
+/* 64-bit FNV-1a: cheap and spreads short strings well. */
+static uint64_t hash_string(const char *s)
+{
+    uint64_t h = UINT64_C(14695981039346656037);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        h ^= *p;
+        h *= UINT64_C(1099511628211);
+    }
+    return h;
+}
+
+/* The probe sequence visits every slot of a power-of-two table once the
+   perturbation has been shifted to zero (i -> 5i + 1 is a full cycle), so a
+   table with at least one empty slot always ends a search. */
+typedef struct probe {
+    size_t mask, pos;
+    uint64_t perturb;
+} probe;
+
+static probe probe_start(const rcgc_dict *d, uint64_t hash)
+{
+    probe p = {d->index_size - 1, 0, hash};
+    p.pos = (size_t)hash & p.mask;
+    return p;
+}
+
+static void probe_next(probe *p)
+{
+    p->perturb >>= PERTURB_SHIFT;
+    p->pos = (p->pos * 5 + (size_t)p->perturb + 1) & p->mask;
+}
+
+/* The index slot that refers to key's entry, or SLOT_EMPTY if key is absent. */
+static size_t find_slot(const rcgc_dict *d, const char *key, uint64_t hash)
+{
+    if (d->index_size == 0) return SLOT_EMPTY;
+    for (probe p = probe_start(d, hash);; probe_next(&p)) {
+        size_t at = d->index[p.pos];
+        if (at == SLOT_EMPTY) return SLOT_EMPTY;
+        if (at == SLOT_DELETED) continue;
+        const dict_entry *e = &d->entries[at];
+        if (e->hash == hash && strcmp(e->key, key) == 0) return p.pos;
+    }
+}
+
+/* New entries never reuse DELETED slots: the count of non-empty slots then
+   never exceeds entries_used, which stays below index_size. */
+static size_t find_empty_slot(const rcgc_dict *d, uint64_t hash)
+{
+    probe p = probe_start(d, hash);
+    while (d->index[p.pos] != SLOT_EMPTY) probe_next(&p);
+    return p.pos;
+}
+
+/* Rebuild both arrays with room for at least `want` entries, dropping the
+   holes left by deletions.  Allocates both before touching the dict, so a
+   failure leaves it as it was. */
+static int dict_resize(rcgc_dict *d, size_t want)
+{
+    size_t size = MIN_INDEX_SIZE;
+    while (size / 3 * 2 < want) {
+        if (size > SIZE_MAX / 2 / sizeof(dict_entry)) {
+            errno = ENOMEM;
+            return -1;
+        }
+        size *= 2;
+    }
+    size_t cap = size / 3 * 2;
+    dict_entry *entries = rcgc__alloc(cap * sizeof(dict_entry));
+    if (!entries) {
+        errno = ENOMEM;
+        return -1;
+    }
+    size_t *index = rcgc__alloc(size * sizeof(size_t));
+    if (!index) {
+        rcgc__free(entries, cap * sizeof(dict_entry));
+        errno = ENOMEM;
+        return -1;
+    }
+    for (size_t i = 0; i < size; i++) index[i] = SLOT_EMPTY;
+
+    dict_entry *old_entries = d->entries;
+    size_t *old_index = d->index;
+    size_t old_size = d->index_size, old_cap = d->entries_cap;
+    size_t old_used = d->entries_used;
+
+    d->entries = entries;
+    d->index = index;
+    d->index_size = size;
+    d->entries_cap = cap;
+    d->entries_used = 0;
+    for (size_t i = 0; i < old_used; i++) {
+        if (!old_entries[i].key) continue;
+        entries[d->entries_used] = old_entries[i];
+        index[find_empty_slot(d, old_entries[i].hash)] = d->entries_used++;
+    }
+    if (old_entries) {
+        rcgc__free(old_entries, old_cap * sizeof(dict_entry));
+        rcgc__free(old_index, old_size * sizeof(size_t));
+    }
+    return 0;
+}
+
+static int dict_traverse(void *self, rcgc_visit_fn visit, void *arg)
+{
+    rcgc_dict *d = self;
+    for (size_t i = 0; i < d->entries_used; i++)
+        RCGC_VISIT(d->entries[i].value);
+    return 0;
+}
+
+static void free_key(char *key)
+{
+    rcgc__free(key, strlen(key) + 1);
+}
+
+/* Detach all storage before dropping anything, as list.c does: code run by
+   a decref finds an empty dict, and anything it inserts goes into fresh
+   storage that a later clear handles. */
+static void dict_clear_entries(void *self)
+{
+    rcgc_dict *d = self;
+    dict_entry *entries = d->entries;
+    size_t *index = d->index;
+    size_t size = d->index_size, cap = d->entries_cap, used = d->entries_used;
+    if (!entries) return;
+    d->entries = NULL;
+    d->index = NULL;
+    d->index_size = d->entries_cap = d->entries_used = d->len = 0;
+
+    rcgc__free(index, size * sizeof(size_t));
+    for (size_t i = 0; i < used; i++) {
+        if (!entries[i].key) continue;
+        free_key(entries[i].key);
+        rcgc_decref(entries[i].value);
+    }
+    rcgc__free(entries, cap * sizeof(dict_entry));
+}
+
+/* Something a finalizer stored while the dict was being cleared must not
+   leak, so clear until nothing is left. */
+static void dict_destroy(void *self)
+{
+    rcgc_dict *d = self;
+    while (d->entries)
+        dict_clear_entries(d);
+}
+
+const rcgc_type rcgc_dict_type = {
+    .name = "dict",
+    .size = sizeof(rcgc_dict),
+    .traverse = dict_traverse,
+    .clear = dict_clear_entries,
+    .finalize = NULL,
+    .destroy = dict_destroy,
+};
+
+static bool is_dict(const void *obj)
+{
+    if (obj && rcgc_typeof(obj) == &rcgc_dict_type) return true;
+    errno = EINVAL;
+    return false;
+}
+
+void *rcgc_dict_new(void)
+{
+    return rcgc_new(&rcgc_dict_type);
+}
+
+size_t rcgc_dict_len(const void *self)
+{
+    if (!is_dict(self)) return 0;
+    return ((const rcgc_dict *)self)->len;
+}
+
+void *rcgc_dict_get(const void *self, const char *key)
+{
+    if (!is_dict(self)) return NULL;
+    if (!key) {
+        errno = EINVAL;
+        return NULL;
+    }
+    const rcgc_dict *d = self;
+    size_t slot = find_slot(d, key, hash_string(key));
+    if (slot == SLOT_EMPTY) {
+        errno = ENOENT;
+        return NULL;
+    }
+    return d->entries[d->index[slot]].value;
+}
+
+int rcgc_dict_set(void *self, const char *key, void *value)
+{
+    if (!is_dict(self)) return -1;
+    if (!key || !value) {
+        errno = EINVAL;
+        return -1;
+    }
+    rcgc_dict *d = self;
+    uint64_t hash = hash_string(key);
+    size_t slot = find_slot(d, key, hash);
+    if (slot != SLOT_EMPTY) {
+        dict_entry *e = &d->entries[d->index[slot]];
+        void *old = e->value;
+        rcgc_incref(value);
+        e->value = value;
+        rcgc_decref(old);
+        return 0;
+    }
+
+    size_t key_size = strlen(key) + 1;
+    char *copy = rcgc__alloc(key_size);
+    if (!copy) {
+        errno = ENOMEM;
+        return -1;
+    }
+    memcpy(copy, key, key_size);
+    /* Room for the new entry and as many again: amortised O(1) insertion. */
+    if (d->entries_used == d->entries_cap &&
+        dict_resize(d, (d->len + 1) * 2) != 0) {
+        rcgc__free(copy, key_size);
+        return -1;
+    }
+    rcgc_incref(value);
+    size_t at = d->entries_used++;
+    d->entries[at] = (dict_entry){hash, copy, value};
+    d->index[find_empty_slot(d, hash)] = at;
+    d->len++;
+    return 0;
+}
+
+int rcgc_dict_del(void *self, const char *key)
+{
+    if (!is_dict(self)) return -1;
+    if (!key) {
+        errno = EINVAL;
+        return -1;
+    }
+    rcgc_dict *d = self;
+    size_t slot = find_slot(d, key, hash_string(key));
+    if (slot == SLOT_EMPTY) {
+        errno = ENOENT;
+        return -1;
+    }
+    dict_entry *e = &d->entries[d->index[slot]];
+    char *old_key = e->key;
+    void *old_value = e->value;
+    e->key = NULL;
+    e->value = NULL;
+    d->index[slot] = SLOT_DELETED;
+    d->len--;
+    free_key(old_key);
+    rcgc_decref(old_value);
+    return 0;
+}
+
+bool rcgc_dict_next(const void *self, size_t *pos, const char **key,
+                    void **value)
+{
+    if (!is_dict(self)) return false;
+    if (!pos) {
+        errno = EINVAL;
+        return false;
+    }
+    const rcgc_dict *d = self;
+    for (size_t i = *pos; i < d->entries_used; i++) {
+        if (!d->entries[i].key) continue;
+        *pos = i + 1;
+        if (key) *key = d->entries[i].key;
+        if (value) *value = d->entries[i].value;
+        return true;
+    }
+    return false;
+}
+
+void rcgc_dict_clear(void *self)
+{
+    if (!is_dict(self)) return;
+    dict_clear_entries(self);
+}

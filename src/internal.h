@@ -1,0 +1,248 @@
+/*
+ * rcgc internals shared by the subsystems: the object header, the collector
+ * state, generation lists.  docs/internals.md explains every choice.
+ *
+ * Memory layout of a managed object (addresses grow to the right):
+ *
+ *   tracked types (type->traverse != NULL):
+ *       [ gc_link: next | prev ][ obj_head: (debug words) refcnt | type ][ body ]
+ *   other types:
+ *                               [ obj_head: (debug words) refcnt | type ][ body ]
+ *
+ * The body pointer is what users hold.  refcnt and type sit at fixed negative
+ * offsets from it for every object; the gc_link exists only for types with
+ * traverse, exactly as CPython's PyGC_Head exists only for GC types.
+ *
+ * Invariants (checked by RCGC_ASSERT in debug builds):
+ *  I1  A live object has refcnt >= 1.  refcnt == 0 means "being deallocated":
+ *      the object is finalizing, queued for deallocation or tearing down.
+ *  I2  A gc_link is tracked iff next != 0.  Outside a collection every tracked
+ *      object is in exactly one of the lists generations[0..2] or permanent,
+ *      and its prev word holds a plain pointer (no COLLECTING bit).
+ *  I3  The type word's low bits are FINALIZED and HAS_WEAKREFS; the pointer is
+ *      recovered by masking them.  FINALIZED is set once and never cleared.
+ *  I4  HAS_WEAKREFS is set iff the weakref table holds a list for the object.
+ *  I5  During a collection, the prev word of an object in the generation being
+ *      collected holds gc_refs << PREV_SHIFT | COLLECTING, and the young list
+ *      is singly linked through next (see collect.c).
+ */
+#ifndef RCGC_INTERNAL_H
+#define RCGC_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rcgc.h"
+#include "alloc.h"
+
+#define RCGC_NUM_GENERATIONS 3
+
+/* ---- the header ------------------------------------------------------- */
+
+typedef struct gc_link {
+    uintptr_t next;   /* next in generation list; 0 = untracked; low bit UNREACHABLE in a collection */
+    uintptr_t prev;   /* prev pointer, or gc_refs << PREV_SHIFT | flags during a collection */
+} gc_link;
+
+typedef struct obj_head {
+#ifdef RCGC_DEBUG
+    uint64_t magic;       /* OBJ_MAGIC_LIVE or OBJ_MAGIC_FREED */
+    uint64_t serial;      /* allocation number, for messages */
+#endif
+    size_t refcnt;
+    uintptr_t type_bits;  /* const rcgc_type * | TYPE_BIT_* */
+} obj_head;
+
+#define OBJ_MAGIC_LIVE  UINT64_C(0x7263676331766c21)   /* "rcgc1vl!" */
+#define OBJ_MAGIC_FREED UINT64_C(0x72636763dead0bad)
+
+#define TYPE_BIT_FINALIZED    ((uintptr_t)1)
+#define TYPE_BIT_HAS_WEAKREFS ((uintptr_t)2)
+#define TYPE_BITS_MASK        ((uintptr_t)3)
+
+/* Low bits of gc_link.prev while collecting; gc_refs lives above them. */
+#define PREV_COLLECTING ((uintptr_t)1)
+#define PREV_SHIFT      2
+#define PREV_MASK_FLAGS ((uintptr_t)3)
+/* Low bit of gc_link.next for objects moved to the unreachable list. */
+#define NEXT_UNREACHABLE ((uintptr_t)1)
+
+_Static_assert(sizeof(gc_link) % 16 == 0 || sizeof(void *) != 8, "gc_link keeps 16-byte alignment");
+_Static_assert(sizeof(obj_head) % 16 == 0 || sizeof(void *) != 8, "obj_head keeps 16-byte alignment");
+
+static inline obj_head *head_of(const void *obj)
+{
+    return (obj_head *)((char *)obj - sizeof(obj_head));
+}
+static inline void *body_of_head(obj_head *h)
+{
+    return (char *)h + sizeof(obj_head);
+}
+static inline const rcgc_type *head_type(const obj_head *h)
+{
+    return (const rcgc_type *)(h->type_bits & ~TYPE_BITS_MASK);
+}
+static inline bool type_is_gc(const rcgc_type *t)
+{
+    return t->traverse != NULL;
+}
+static inline gc_link *link_of(const void *obj)
+{
+    return (gc_link *)((char *)obj - sizeof(obj_head) - sizeof(gc_link));
+}
+static inline void *body_of_link(gc_link *g)
+{
+    return (char *)g + sizeof(gc_link) + sizeof(obj_head);
+}
+static inline gc_link *link_next(const gc_link *g)
+{
+    return (gc_link *)(g->next & ~NEXT_UNREACHABLE);
+}
+static inline gc_link *link_prev(const gc_link *g)
+{
+    return (gc_link *)(g->prev & ~PREV_MASK_FLAGS);
+}
+
+/* ---- generation lists (circular, doubly linked, sentinel head) ---------- */
+
+static inline void list_init(gc_link *list)
+{
+    list->next = list->prev = (uintptr_t)list;
+}
+static inline bool list_is_empty(const gc_link *list)
+{
+    return list->next == (uintptr_t)list;
+}
+static inline void list_append(gc_link *node, gc_link *list)
+{
+    gc_link *last = (gc_link *)list->prev;
+    node->prev = (uintptr_t)last;
+    node->next = (uintptr_t)list;
+    last->next = (uintptr_t)node;
+    list->prev = (uintptr_t)node;
+}
+static inline void list_remove(gc_link *node)
+{
+    gc_link *prev = link_prev(node), *next = link_next(node);
+    prev->next = (uintptr_t)next;
+    next->prev = (next->prev & PREV_MASK_FLAGS) | (uintptr_t)prev;
+    node->next = node->prev = 0;
+}
+static inline void list_move(gc_link *node, gc_link *list)
+{
+    gc_link *prev = link_prev(node), *next = link_next(node);
+    prev->next = (uintptr_t)next;
+    next->prev = (next->prev & PREV_MASK_FLAGS) | (uintptr_t)prev;
+    gc_link *last = (gc_link *)list->prev;
+    node->prev = (node->prev & PREV_MASK_FLAGS) | (uintptr_t)last;
+    last->next = (uintptr_t)node;
+    node->next = (uintptr_t)list;
+    list->prev = (uintptr_t)node;
+}
+static inline void list_merge(gc_link *from, gc_link *to)
+{
+    if (!list_is_empty(from)) {
+        gc_link *tail = (gc_link *)to->prev;
+        gc_link *first = (gc_link *)from->next, *last = (gc_link *)from->prev;
+        tail->next = (uintptr_t)first;
+        first->prev = (first->prev & PREV_MASK_FLAGS) | (uintptr_t)tail;
+        last->next = (uintptr_t)to;
+        to->prev = (uintptr_t)last;
+    }
+    list_init(from);
+}
+size_t rcgc__list_size(const gc_link *list);
+
+/* ---- the state ---------------------------------------------------------- */
+
+typedef struct generation {
+    gc_link head;
+    size_t threshold;
+    size_t count;
+} generation;
+
+typedef struct callback_entry {
+    rcgc_callback_fn fn;
+    void *arg;
+} callback_entry;
+
+typedef struct weakref_table weakref_table;
+
+typedef struct rcgc_state {
+    generation generations[RCGC_NUM_GENERATIONS];
+    gc_link permanent;
+    size_t long_lived_total, long_lived_pending;
+    bool enabled;
+    bool collecting;
+    unsigned debug;
+    rcgc_gen_stats stats[RCGC_NUM_GENERATIONS];
+
+    void **garbage;                 /* strong references */
+    size_t garbage_len, garbage_cap;
+    callback_entry *callbacks;
+    size_t callbacks_len, callbacks_cap;
+    rcgc_write_fn output;
+    void *output_arg;
+
+    /* Deallocation without recursion: objects whose count reached zero while
+       another deallocation runs wait here, linked through their gc_link
+       (untracked at that point, so the link is free). */
+    unsigned dealloc_depth;
+    gc_link *dealloc_pending;       /* singly linked through next */
+
+    weakref_table *weakrefs;
+
+    rcgc_alloc_hook_fn alloc_hook;
+    void *alloc_hook_arg;
+    size_t bytes_in_use;
+    uint64_t serial;
+    bool initialized;
+} rcgc_state;
+
+extern rcgc_state rcgc__state;
+void rcgc__state_init(void);
+static inline rcgc_state *state(void)
+{
+    if (__builtin_expect(!rcgc__state.initialized, 0)) rcgc__state_init();
+    return &rcgc__state;
+}
+
+/* ---- cross-subsystem entry points ---------------------------------------- */
+
+/* object.c */
+void rcgc__dealloc(obj_head *h);
+void rcgc__track_young(void *obj);
+
+/* collect.c */
+size_t rcgc__collect_with_callbacks(int generation);
+void rcgc__maybe_collect(void);
+
+/* gcmodule.c */
+void rcgc__printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int rcgc__garbage_append(void *obj);     /* takes a new reference */
+void rcgc__invoke_callbacks(rcgc_phase phase, int generation,
+                            size_t collected, size_t uncollectable);
+
+/* weakref.c */
+void rcgc__weakrefs_clear_and_call(void *obj);   /* dealloc path */
+/* Collection path: clear every weakref to obj; move those that must call
+   back (alive, not themselves garbage) to `to_call`, each with a new ref. */
+void rcgc__weakrefs_clear_for_gc(void *obj, gc_link *to_call);
+void rcgc__weakref_clear_self(void *wr);         /* a weakref that is garbage */
+void rcgc__weakref_run_callback(void *wr);
+
+/* ---- misuse checks --------------------------------------------------------- */
+
+#ifdef RCGC_DEBUG
+void rcgc__check_object(const void *obj, const char *what);
+#define RCGC_CHECK_OBJECT(obj, what) rcgc__check_object((obj), (what))
+#define RCGC_ASSERT(cond) \
+    ((cond) ? (void)0 : rcgc__assert_fail(#cond, __FILE__, __LINE__))
+void rcgc__assert_fail(const char *cond, const char *file, int line) __attribute__((noreturn));
+#else
+#define RCGC_CHECK_OBJECT(obj, what) ((void)0)
+#define RCGC_ASSERT(cond) ((void)0)
+#endif
+
+#endif

@@ -1,0 +1,207 @@
+/*
+ * rcgc_list: a growable array of strong references, like Python's list.
+ *
+ * Built only on the public object API plus the internal allocator, so that
+ * the storage array is counted and can be refused by the user's allocation
+ * hook.  Items may be NULL.
+ *
+ * Re-entrancy: dropping a reference can run arbitrary user code (finalizers,
+ * weakref callbacks, a whole deallocation cascade) that may read or modify
+ * this very list.  So every function leaves the list consistent before it
+ * calls rcgc_decref, and decrefs last.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "rcgc.h"
+#include "alloc.h"
+
+typedef struct rcgc_list {
+    void **items;
+    size_t len;
+    size_t cap;
+} rcgc_list;
+
+/* Below this capacity a list never shrinks: small lists would otherwise
+   reallocate back and forth around a push/pop boundary. */
+#define LIST_MIN_CAP 8
+
+static int list_traverse(void *self, rcgc_visit_fn visit, void *arg)
+{
+    rcgc_list *list = self;
+    for (size_t i = 0; i < list->len; i++)
+        RCGC_VISIT(list->items[i]);
+    return 0;
+}
+
+/* Detach the storage first (CPython's list_clear): a finalizer run by one of
+   the decrefs below sees an empty list and may even append to it, which
+   starts a fresh array instead of writing into the one being torn down. */
+static void list_clear_items(void *self)
+{
+    rcgc_list *list = self;
+    void **items = list->items;
+    size_t len = list->len, cap = list->cap;
+    if (!items) return;
+    list->items = NULL;
+    list->len = 0;
+    list->cap = 0;
+    for (size_t i = 0; i < len; i++)
+        rcgc_decref(items[i]);
+    rcgc__free(items, cap * sizeof(void *));
+}
+
+/* A finalizer run by clear may have appended to the dying list; clearing
+   until nothing is left keeps those references from leaking. */
+static void list_destroy(void *self)
+{
+    rcgc_list *list = self;
+    while (list->items)
+        list_clear_items(list);
+}
+
+const rcgc_type rcgc_list_type = {
+    .name = "list",
+    .size = sizeof(rcgc_list),
+    .traverse = list_traverse,
+    .clear = list_clear_items,
+    .finalize = NULL,
+    .destroy = list_destroy,
+};
+
+static bool is_list(const void *obj)
+{
+    if (obj && rcgc_typeof(obj) == &rcgc_list_type) return true;
+    errno = EINVAL;
+    return false;
+}
+
+/* Make room for one more item.  On failure the list is untouched. */
+static int list_reserve_one(rcgc_list *list)
+{
+    if (list->len < list->cap) return 0;
+    /* Doubling keeps append amortised O(1). */
+    size_t new_cap = list->cap ? list->cap * 2 : LIST_MIN_CAP;
+    if (new_cap < list->cap || new_cap > SIZE_MAX / sizeof(void *)) {
+        errno = ENOMEM;
+        return -1;
+    }
+    void **items;
+    if (list->items)
+        items = rcgc__realloc(list->items, list->cap * sizeof(void *),
+                              new_cap * sizeof(void *));
+    else
+        items = rcgc__alloc(new_cap * sizeof(void *));
+    if (!items) {
+        errno = ENOMEM;
+        return -1;
+    }
+    list->items = items;
+    list->cap = new_cap;
+    return 0;
+}
+
+/* Give memory back once the list is a quarter full.  Best effort: a refused
+   reallocation keeps the larger array, and errno is left as it was because
+   the caller's operation succeeded. */
+static void list_maybe_shrink(rcgc_list *list)
+{
+    if (list->cap <= LIST_MIN_CAP || list->len > list->cap / 4) return;
+    size_t new_cap = list->cap / 2;
+    int saved_errno = errno;
+    void **items = rcgc__realloc(list->items, list->cap * sizeof(void *),
+                                 new_cap * sizeof(void *));
+    errno = saved_errno;
+    if (items) {
+        list->items = items;
+        list->cap = new_cap;
+    }
+}
+
+void *rcgc_list_new(void)
+{
+    return rcgc_new(&rcgc_list_type);
+}
+
+size_t rcgc_list_len(const void *self)
+{
+    if (!is_list(self)) return 0;
+    return ((const rcgc_list *)self)->len;
+}
+
+int rcgc_list_append(void *self, void *item)
+{
+    if (!is_list(self)) return -1;
+    rcgc_list *list = self;
+    if (list_reserve_one(list) != 0) return -1;
+    if (item) rcgc_incref(item);
+    list->items[list->len++] = item;
+    return 0;
+}
+
+void *rcgc_list_get(const void *self, size_t i)
+{
+    if (!is_list(self)) return NULL;
+    const rcgc_list *list = self;
+    if (i >= list->len) {
+        errno = ERANGE;
+        return NULL;
+    }
+    return list->items[i];
+}
+
+int rcgc_list_set(void *self, size_t i, void *item)
+{
+    if (!is_list(self)) return -1;
+    rcgc_list *list = self;
+    if (i >= list->len) {
+        errno = ERANGE;
+        return -1;
+    }
+    void *old = list->items[i];
+    if (item) rcgc_incref(item);
+    list->items[i] = item;
+    rcgc_decref(old);
+    return 0;
+}
+
+/* Take item i out, closing the gap; the caller inherits the reference. */
+static void *list_take(rcgc_list *list, size_t i)
+{
+    void *item = list->items[i];
+    memmove(&list->items[i], &list->items[i + 1],
+            (list->len - i - 1) * sizeof(void *));
+    list->len--;
+    list_maybe_shrink(list);
+    return item;
+}
+
+void *rcgc_list_pop(void *self, size_t i)
+{
+    if (!is_list(self)) return NULL;
+    rcgc_list *list = self;
+    if (i >= list->len) {
+        errno = ERANGE;
+        return NULL;
+    }
+    return list_take(list, i);
+}
+
+int rcgc_list_remove(void *self, size_t i)
+{
+    if (!is_list(self)) return -1;
+    rcgc_list *list = self;
+    if (i >= list->len) {
+        errno = ERANGE;
+        return -1;
+    }
+    rcgc_decref(list_take(list, i));
+    return 0;
+}
+
+void rcgc_list_clear(void *self)
+{
+    if (!is_list(self)) return;
+    list_clear_items(self);
+}

@@ -1,0 +1,300 @@
+/*
+ * Weak references, CPython 3.12 semantics.
+ *
+ * A weakref is itself a managed, tracked object (traverse reports nothing:
+ * it holds no strong reference), so a weakref held only by garbage is garbage
+ * and its callback never runs.  The weakrefs to one referent form a doubly
+ * linked list, newest first; the list heads live in a side table keyed by the
+ * referent's address, so objects never pay for a weak-list slot.  The
+ * referent's TYPE_BIT_HAS_WEAKREFS says whether it has an entry (I4), so
+ * deallocation of an object without weakrefs never touches the table.
+ *
+ * Invariants:
+ *  W1  wr->referent != NULL iff wr is in the list of that referent.
+ *  W2  A referent has a table entry iff its list is non-empty.
+ *  W3  When a referent dies, every weakref to it is cleared before the first
+ *      callback runs; callbacks then run newest first, each weakref kept alive
+ *      by a reference of ours while its callback runs.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "internal.h"
+
+typedef struct weakref {
+    void *referent;                     /* NULL once cleared */
+    rcgc_weakref_callback_fn callback;
+    void *arg;
+    struct weakref *newer, *older;      /* list of the referent, newest first */
+} weakref;
+
+/* ---- the side table: open addressing, linear probing, tombstones ------------ */
+
+#define TOMBSTONE ((void *)1)
+
+typedef struct slot {
+    void *key;          /* referent; NULL empty; TOMBSTONE deleted */
+    weakref *newest;
+} slot;
+
+struct weakref_table {
+    slot *slots;
+    size_t cap;         /* power of two */
+    size_t used;        /* live keys */
+    size_t filled;      /* live keys + tombstones */
+};
+
+static size_t hash_ptr(const void *p)
+{
+    uint64_t x = (uint64_t)(uintptr_t)p;
+    x ^= x >> 33;
+    x *= UINT64_C(0xff51afd7ed558ccd);
+    x ^= x >> 33;
+    return (size_t)x;
+}
+
+static slot *table_find(weakref_table *t, const void *key)
+{
+    if (!t || !t->cap) return NULL;
+    for (size_t i = hash_ptr(key) & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+        if (t->slots[i].key == key) return &t->slots[i];
+        if (!t->slots[i].key) return NULL;
+    }
+}
+
+static int table_grow(weakref_table *t)
+{
+    size_t cap = t->cap ? t->cap * 2 : 64;
+    if (t->used * 4 < t->cap) cap = t->cap;   /* mostly tombstones: rehash in place size */
+    slot *slots = rcgc__calloc(cap * sizeof *slots);
+    if (!slots) return -1;
+    for (size_t i = 0; i < t->cap; i++) {
+        void *key = t->slots[i].key;
+        if (!key || key == TOMBSTONE) continue;
+        size_t j = hash_ptr(key) & (cap - 1);
+        while (slots[j].key) j = (j + 1) & (cap - 1);
+        slots[j] = t->slots[i];
+    }
+    rcgc__free(t->slots, t->cap * sizeof *slots);
+    t->slots = slots;
+    t->cap = cap;
+    t->filled = t->used;
+    return 0;
+}
+
+static slot *table_insert(rcgc_state *S, const void *key)
+{
+    if (!S->weakrefs) {
+        S->weakrefs = rcgc__calloc(sizeof *S->weakrefs);
+        if (!S->weakrefs) return NULL;
+    }
+    weakref_table *t = S->weakrefs;
+    if ((t->filled + 1) * 4 > t->cap * 3 && table_grow(t) != 0) return NULL;
+    size_t i = hash_ptr(key) & (t->cap - 1);
+    while (t->slots[i].key && t->slots[i].key != TOMBSTONE) i = (i + 1) & (t->cap - 1);
+    if (!t->slots[i].key) t->filled++;
+    t->used++;
+    t->slots[i] = (slot){(void *)key, NULL};
+    return &t->slots[i];
+}
+
+static void table_delete(weakref_table *t, slot *s)
+{
+    s->key = TOMBSTONE;
+    s->newest = NULL;
+    t->used--;
+}
+
+/* ---- the weakref type --------------------------------------------------------- */
+
+static int weakref_traverse(void *self, rcgc_visit_fn visit, void *arg)
+{
+    (void)self, (void)visit, (void)arg;
+    return 0;
+}
+
+/* Take wr out of its referent's list (W1, W2). */
+static void detach(weakref *wr)
+{
+    void *referent = wr->referent;
+    if (!referent) return;
+    if (wr->older) wr->older->newer = wr->newer;
+    if (wr->newer) {
+        wr->newer->older = wr->older;
+    } else {
+        slot *s = table_find(rcgc__state.weakrefs, referent);
+        RCGC_ASSERT(s && s->newest == wr);
+        if (wr->older) {
+            s->newest = wr->older;
+        } else {
+            table_delete(rcgc__state.weakrefs, s);
+            head_of(referent)->type_bits &= ~TYPE_BIT_HAS_WEAKREFS;
+        }
+    }
+    wr->referent = NULL;
+    wr->newer = wr->older = NULL;
+}
+
+static void weakref_clear(void *self)
+{
+    weakref *wr = self;
+    detach(wr);
+    wr->callback = NULL;
+}
+
+const rcgc_type rcgc_weakref_type = {
+    .name = "weakref",
+    .size = sizeof(weakref),
+    .traverse = weakref_traverse,
+    .clear = weakref_clear,
+};
+
+/* ---- public API ------------------------------------------------------------------ */
+
+void *rcgc_weakref_new(void *referent, rcgc_weakref_callback_fn callback, void *arg)
+{
+    if (!referent) {
+        errno = EINVAL;
+        return NULL;
+    }
+    RCGC_CHECK_OBJECT(referent, "rcgc_weakref_new");
+    rcgc_state *S = state();
+    weakref *wr = rcgc_new(&rcgc_weakref_type);
+    if (!wr) return NULL;
+    obj_head *h = head_of(referent);
+    slot *s = (h->type_bits & TYPE_BIT_HAS_WEAKREFS) ? table_find(S->weakrefs, referent)
+                                                      : table_insert(S, referent);
+    if (!s) {
+        rcgc_decref(wr);
+        errno = ENOMEM;
+        return NULL;
+    }
+    wr->referent = referent;
+    wr->callback = callback;
+    wr->arg = arg;
+    wr->older = s->newest;
+    if (s->newest) s->newest->newer = wr;
+    s->newest = wr;
+    h->type_bits |= TYPE_BIT_HAS_WEAKREFS;
+    return wr;
+}
+
+static weakref *as_weakref(const void *obj, const char *what)
+{
+    if (!obj) return NULL;
+    RCGC_CHECK_OBJECT(obj, what);
+    (void)what;
+    if (head_type(head_of(obj)) != &rcgc_weakref_type) return NULL;
+    return (weakref *)obj;
+}
+
+void *rcgc_weakref_peek(void *weakref_obj)
+{
+    weakref *wr = as_weakref(weakref_obj, "rcgc_weakref_peek");
+    if (!wr) {
+        errno = EINVAL;
+        return NULL;
+    }
+    /* A referent at count zero is being torn down or waits in the
+       deallocation queue: it is gone for every purpose. */
+    if (!wr->referent || head_of(wr->referent)->refcnt == 0) return NULL;
+    return wr->referent;
+}
+
+void *rcgc_weakref_get(void *weakref_obj)
+{
+    void *referent = rcgc_weakref_peek(weakref_obj);
+    if (referent) rcgc_incref(referent);
+    return referent;
+}
+
+size_t rcgc_weakref_count(const void *obj)
+{
+    if (!obj) return 0;
+    RCGC_CHECK_OBJECT(obj, "rcgc_weakref_count");
+    if (!(head_of(obj)->type_bits & TYPE_BIT_HAS_WEAKREFS)) return 0;
+    slot *s = table_find(rcgc__state.weakrefs, obj);
+    size_t n = 0;
+    for (weakref *wr = s ? s->newest : NULL; wr; wr = wr->older) n++;
+    return n;
+}
+
+bool rcgc_is_weakref(const void *obj)
+{
+    return as_weakref(obj, "rcgc_is_weakref") != NULL;
+}
+
+/* ---- teardown paths ----------------------------------------------------------- */
+
+/* Detach the whole list of obj; return it (newest first, linked by older). */
+static weakref *take_list(void *obj)
+{
+    slot *s = table_find(rcgc__state.weakrefs, obj);
+    RCGC_ASSERT(s);
+    weakref *list = s->newest;
+    table_delete(rcgc__state.weakrefs, s);
+    head_of(obj)->type_bits &= ~TYPE_BIT_HAS_WEAKREFS;
+    return list;
+}
+
+void rcgc__weakrefs_clear_and_call(void *obj)
+{
+    /* W3: clear all first, keeping the ones that will call back alive with a
+       reference of ours, chained through `newer` (free once detached). */
+    weakref *to_call = NULL, *last = NULL;
+    for (weakref *wr = take_list(obj), *older; wr; wr = older) {
+        older = wr->older;
+        wr->referent = NULL;
+        wr->newer = wr->older = NULL;
+        if (wr->callback && head_of(wr)->refcnt > 0) {
+            rcgc_incref(wr);
+            if (last) last->newer = wr; else to_call = wr;
+            last = wr;
+        }
+    }
+    while (to_call) {
+        weakref *wr = to_call;
+        to_call = wr->newer;
+        wr->newer = NULL;
+        rcgc__weakref_run_callback(wr);
+        rcgc_decref(wr);
+    }
+    /* A callback may have made new weakrefs to the dying object: clear those
+       without calling back, as CPython does for weakrefs made in __del__. */
+    while (head_of(obj)->type_bits & TYPE_BIT_HAS_WEAKREFS)
+        for (weakref *wr = take_list(obj), *older; wr; wr = older) {
+            older = wr->older;
+            wr->referent = NULL;
+            wr->newer = wr->older = NULL;
+        }
+}
+
+void rcgc__weakrefs_clear_for_gc(void *obj, gc_link *to_call)
+{
+    for (weakref *wr = take_list(obj), *older; wr; wr = older) {
+        older = wr->older;
+        wr->referent = NULL;
+        wr->newer = wr->older = NULL;
+        if (!wr->callback || head_of(wr)->refcnt == 0) continue;
+        gc_link *g = link_of(wr);
+        if (g->prev & PREV_COLLECTING) continue;   /* garbage itself: no callback */
+        rcgc_incref(wr);
+        if (g->next)
+            list_move(g, to_call);
+        else
+            list_append(g, to_call);
+    }
+}
+
+void rcgc__weakref_clear_self(void *self)
+{
+    detach(self);
+}
+
+void rcgc__weakref_run_callback(void *self)
+{
+    weakref *wr = self;
+    rcgc_weakref_callback_fn cb = wr->callback;
+    wr->callback = NULL;
+    if (cb) cb(wr, wr->arg);
+}

@@ -1,0 +1,144 @@
+/*
+ * A small test harness: each test file is one program of TEST(...) functions.
+ * Checks record a failure with file and line and go on; the program ends with
+ * the line "N passed, N failed" and exits non-zero if any test failed.
+ * `prog NAME` runs only the tests whose name contains NAME.
+ */
+#ifndef RCGC_TEST_HARNESS_H
+#define RCGC_TEST_HARNESS_H
+
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L   /* fork, pipe: include this header first */
+#endif
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef void (*harness_test_fn)(void);
+
+struct harness_test {
+    const char *name;
+    harness_test_fn fn;
+};
+
+static struct harness_test harness_tests[512];
+static int harness_ntests;
+static int harness_current_failed;
+
+static inline void harness_register(const char *name, harness_test_fn fn)
+{
+    if (harness_ntests < (int)(sizeof harness_tests / sizeof harness_tests[0]))
+        harness_tests[harness_ntests++] = (struct harness_test){name, fn};
+}
+
+#define TEST(name)                                                        \
+    static void name(void);                                               \
+    __attribute__((constructor)) static void harness_reg_##name(void)     \
+    {                                                                     \
+        harness_register(#name, name);                                    \
+    }                                                                     \
+    static void name(void)
+
+#define HARNESS_FAIL(...)                                                 \
+    do {                                                                  \
+        fprintf(stderr, "  %s:%d: ", __FILE__, __LINE__);                 \
+        fprintf(stderr, __VA_ARGS__);                                     \
+        fputc('\n', stderr);                                              \
+        harness_current_failed = 1;                                       \
+    } while (0)
+
+#define CHECK(cond)                                                       \
+    do {                                                                  \
+        if (!(cond)) HARNESS_FAIL("CHECK(%s) failed", #cond);             \
+    } while (0)
+
+/* Compare as unsigned long long / long long: covers size_t and int. */
+#define CHECK_EQ(actual, expected)                                        \
+    do {                                                                  \
+        unsigned long long a_ = (unsigned long long)(actual);             \
+        unsigned long long e_ = (unsigned long long)(expected);           \
+        if (a_ != e_)                                                     \
+            HARNESS_FAIL("%s == %lld, expected %s == %lld", #actual,      \
+                         (long long)a_, #expected, (long long)e_);        \
+    } while (0)
+
+#define CHECK_PTR(actual, expected)                                       \
+    do {                                                                  \
+        const void *a_ = (const void *)(actual);                          \
+        const void *e_ = (const void *)(expected);                        \
+        if (a_ != e_)                                                     \
+            HARNESS_FAIL("%s == %p, expected %s == %p", #actual, a_,      \
+                         #expected, e_);                                  \
+    } while (0)
+
+#define CHECK_STR(actual, expected)                                       \
+    do {                                                                  \
+        const char *a_ = (actual), *e_ = (expected);                      \
+        if (!a_ || !e_ || strcmp(a_, e_) != 0)                            \
+            HARNESS_FAIL("%s == \"%s\", expected \"%s\"", #actual,        \
+                         a_ ? a_ : "(null)", e_ ? e_ : "(null)");         \
+    } while (0)
+
+#define CHECK_CONTAINS(haystack, needle)                                  \
+    do {                                                                  \
+        const char *h_ = (haystack), *n_ = (needle);                      \
+        if (!h_ || !strstr(h_, n_))                                       \
+            HARNESS_FAIL("%s does not contain \"%s\"; it is:\n%s",        \
+                         #haystack, n_, h_ ? h_ : "(null)");              \
+    } while (0)
+
+/* Run fn in a child process; capture what it writes to stderr (up to
+   cap-1 bytes) and return its wait status. */
+static inline int harness_run_child(void (*fn)(void), char *out, size_t cap)
+{
+    int fds[2];
+    if (pipe(fds) != 0) return -1;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        close(fds[0]);
+        dup2(fds[1], 2);
+        fn();
+        _exit(0);
+    }
+    close(fds[1]);
+    size_t len = 0;
+    ssize_t n;
+    while ((n = read(fds[0], out + len, cap - 1 - len)) > 0) {
+        len += (size_t)n;
+        if (len == cap - 1) break;
+    }
+    out[len] = '\0';
+    close(fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    int passed = 0, failed = 0;
+    for (int i = 0; i < harness_ntests; i++) {
+        if (argc > 1 && !strstr(harness_tests[i].name, argv[1])) continue;
+        harness_current_failed = 0;
+        harness_tests[i].fn();
+        if (harness_current_failed) {
+            failed++;
+            fprintf(stderr, "FAIL %s\n", harness_tests[i].name);
+        } else {
+            passed++;
+            printf("ok   %s\n", harness_tests[i].name);
+        }
+        fflush(stdout);
+    }
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
+
+#endif

@@ -1,0 +1,63 @@
+#!/bin/sh
+# Installs a configured rcgc build into a scratch prefix, then builds and runs
+# tests/install/consumer.c outside the tree four ways: pkg-config (shared and
+# static) and find_package(rcgc) (rcgc::rcgc and rcgc::rcgc_static).
+# Usage: run.sh BUILD_DIR
+set -eu
+build=$(cd "$1" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+CC=${CC:-cc}
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/rcgc-install.XXXXXX")
+trap 'rm -rf "$scratch"' EXIT INT TERM
+prefix=$scratch/prefix
+log=$scratch/log
+
+fail() {
+    echo "install test: $*" >&2
+    [ -s "$log" ] && sed 's/^/  | /' "$log" >&2
+    exit 1
+}
+
+cmake --install "$build" --prefix "$prefix" >"$log" 2>&1 || fail "cmake --install failed"
+
+pc=$(find "$prefix" -name rcgc.pc)
+[ -n "$pc" ] || fail "no rcgc.pc installed"
+libdir=$(dirname "$(dirname "$pc")")
+for f in "$prefix/include/rcgc.h" "$libdir/librcgc.a" "$libdir/librcgc.so" \
+         "$libdir/librcgc.so.0" "$libdir/cmake/rcgc/rcgcConfig.cmake" \
+         "$libdir/cmake/rcgc/rcgcConfigVersion.cmake"; do
+    [ -e "$f" ] || fail "missing after install: ${f#"$prefix"/}"
+done
+
+cd "$scratch"
+cp "$here/consumer.c" .
+warn="-std=c11 -Wall -Wextra -Wpedantic -Werror"
+export PKG_CONFIG_PATH="$libdir/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+export LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+
+# shellcheck disable=SC2046  # pkg-config output is meant to be split
+$CC $warn consumer.c $(pkg-config --cflags --libs rcgc) -o consumer_pc \
+    >"$log" 2>&1 || fail "pkg-config shared build failed"
+# -l:librcgc.a picks the archive; --static adds what it needs (mimalloc).
+$CC $warn consumer.c $(pkg-config --cflags --static --libs rcgc |
+                       sed 's/-lrcgc\b/-l:librcgc.a/') -o consumer_pc_static \
+    >"$log" 2>&1 || fail "pkg-config static build failed"
+if readelf -d consumer_pc_static | grep -q 'librcgc\.so'; then
+    fail "consumer_pc_static still needs librcgc.so"
+fi
+
+mkdir cmake-src
+cp "$here/consumer.cmake" cmake-src/CMakeLists.txt
+cp consumer.c cmake-src/
+CC=$CC cmake -S cmake-src -B cmake-build -DCMAKE_PREFIX_PATH="$prefix" \
+    -DCMAKE_C_FLAGS="$warn" >"$log" 2>&1 || fail "find_package(rcgc) configure failed"
+grep -q "consumer: rcgc .* from $libdir/cmake/rcgc" "$log" ||
+    fail "find_package found rcgc somewhere other than $prefix"
+cmake --build cmake-build >"$log" 2>&1 || fail "find_package(rcgc) build failed"
+
+for exe in ./consumer_pc ./consumer_pc_static \
+           cmake-build/consumer_shared cmake-build/consumer_static; do
+    "$exe" >"$log" 2>&1 || fail "$exe exited with status $?"
+    echo "install test: $exe: $(cat "$log")"
+done
+echo "install test: passed (pkg-config and find_package, shared and static)"

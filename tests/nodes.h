@@ -1,0 +1,115 @@
+/*
+ * Test node types shared by the core tests: a node with three reference
+ * slots (like a Python instance with __slots__), in variants with and
+ * without a finalizer, and an event log that records finalizer calls and
+ * weakref callbacks in order, so tests can check exact sequences.
+ */
+#ifndef RCGC_TEST_NODES_H
+#define RCGC_TEST_NODES_H
+
+#include <stdio.h>
+#include <string.h>
+
+#include "rcgc.h"
+
+typedef struct node {
+    void *slot[3];
+    int id;
+} node;
+
+static char events[4096];
+
+static inline void event(const char *fmt, int id)
+{
+    size_t len = strlen(events);
+    snprintf(events + len, sizeof events - len, fmt, id);
+}
+
+static inline void events_reset(void) { events[0] = '\0'; }
+
+static int node_traverse(void *self, rcgc_visit_fn visit, void *arg)
+{
+    node *n = self;
+    for (int i = 0; i < 3; i++) RCGC_VISIT(n->slot[i]);
+    return 0;
+}
+
+static void node_clear(void *self)
+{
+    node *n = self;
+    for (int i = 0; i < 3; i++) RCGC_CLEAR(n->slot[i]);
+}
+
+static void node_finalize(void *self)
+{
+    event("del%d ", ((node *)self)->id);
+}
+
+/* Objects resurrected by resurrect_finalize land here (a strong reference). */
+static void *lazarus[64];
+static int lazarus_len;
+
+static void resurrect_finalize(void *self)
+{
+    event("del%d ", ((node *)self)->id);
+    rcgc_incref(self);
+    lazarus[lazarus_len++] = self;
+}
+
+static void lazarus_release(void)
+{
+    while (lazarus_len > 0) rcgc_decref(lazarus[--lazarus_len]);
+}
+
+static const rcgc_type plain_type = {"node", sizeof(node), node_traverse, node_clear, NULL, NULL};
+static const rcgc_type del_type = {"delnode", sizeof(node), node_traverse, node_clear,
+                                   node_finalize, NULL};
+static const rcgc_type lazarus_type = {"lazarus", sizeof(node), node_traverse, node_clear,
+                                       resurrect_finalize, NULL};
+/* No clear: a cycle of these cannot be broken (CPython's legacy tp_del). */
+static void clearless_destroy(void *self) { node_clear(self); }
+static const rcgc_type clearless_type = {"clearless", sizeof(node), node_traverse, NULL,
+                                         NULL, clearless_destroy};
+
+static inline node *new_node(const rcgc_type *t, int id)
+{
+    node *n = rcgc_new(t);
+    if (n) n->id = id;
+    return n;
+}
+
+/* n->slot[i] = target, with the reference accounting of an assignment. */
+static inline void link_slot(node *n, int i, void *target)
+{
+    void *old = n->slot[i];
+    rcgc_incref(target);
+    n->slot[i] = target;
+    rcgc_decref(old);
+}
+
+static void weak_event(void *wr, void *arg)
+{
+    (void)wr;
+    event("cb%d ", (int)(size_t)arg);
+}
+
+/* Start every counting test from an empty young heap, automatic gc off. */
+static inline void quiet_start(void)
+{
+    rcgc_disable();
+    rcgc_set_debug(0);
+    rcgc_garbage_clear();
+    rcgc_collect(2);
+    events_reset();
+}
+
+static inline void quiet_end(void)
+{
+    lazarus_release();
+    rcgc_garbage_clear();
+    rcgc_collect(2);
+    rcgc_garbage_clear();
+    rcgc_enable();
+}
+
+#endif
