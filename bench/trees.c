@@ -3,7 +3,8 @@
  * trees of many depths, walk them, drop them, while one long-lived tree stays
  * alive throughout.  Compiled once per memory manager, so that each binary
  * links only its own (mimalloc, once linked, replaces malloc process-wide):
- *   TREES_RCGC      rcgc_new / rcgc_decref, automatic collection on (default)
+ *   TREES_RCGC      rcgc_new / rcgc_decref, automatic collection on (default);
+ *                   with TREES_NO_AUTO_GC too, off (what collection costs)
  *   TREES_MALLOC    malloc / free
  *   TREES_MIMALLOC  mi_malloc / mi_free
  *   TREES_BOEHM     GC_MALLOC, freed by Boehm GC's collector
@@ -27,7 +28,13 @@ static void out_of_memory(void)
 
 #if defined(TREES_RCGC)
 #include <rcgc.h>
+#ifdef TREES_NO_AUTO_GC
+#define IMPL "rcgc_nogc"
+static void setup(void) { rcgc_disable(); }
+#else
 #define IMPL "rcgc"
+static void setup(void) {}
+#endif
 
 static int tree_traverse(void *self, rcgc_visit_fn visit, void *arg)
 {
@@ -45,7 +52,6 @@ static void tree_clear(void *self)
 static const rcgc_type tree_type = {
     .name = "tree", .size = sizeof(tree), .traverse = tree_traverse, .clear = tree_clear,
 };
-static void setup(void) {}
 /* Takes over the caller's references to left and right. */
 static tree *tree_new(tree *left, tree *right)
 {

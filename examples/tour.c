@@ -43,7 +43,7 @@ static void step(const char *title)
 /* One line of the Python session beside the C that mirrors it. */
 static void py(const char *python, const char *c)
 {
-    printf(">>> %-34s| %s\n", python, c);
+    printf(">>> %-38s| %s\n", python, c);
 }
 
 /* rcgc writes each debug line whole; stdout keeps it in order with ours. */
@@ -390,6 +390,5 @@ int main(void)
     finalizers_in_a_cycle();
     disable_and_enable();
     debug_stats();
-    printf("\nrcgc_memory_in_use() at the end: %zu bytes\n", rcgc_memory_in_use());
     return 0;
 }

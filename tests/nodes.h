@@ -27,20 +27,20 @@ static inline void event(const char *fmt, int id)
 
 static inline void events_reset(void) { events[0] = '\0'; }
 
-static int node_traverse(void *self, rcgc_visit_fn visit, void *arg)
+static inline int node_traverse(void *self, rcgc_visit_fn visit, void *arg)
 {
     node *n = self;
     for (int i = 0; i < 3; i++) RCGC_VISIT(n->slot[i]);
     return 0;
 }
 
-static void node_clear(void *self)
+static inline void node_clear(void *self)
 {
     node *n = self;
     for (int i = 0; i < 3; i++) RCGC_CLEAR(n->slot[i]);
 }
 
-static void node_finalize(void *self)
+static inline void node_finalize(void *self)
 {
     event("del%d ", ((node *)self)->id);
 }
@@ -49,14 +49,14 @@ static void node_finalize(void *self)
 static void *lazarus[64];
 static int lazarus_len;
 
-static void resurrect_finalize(void *self)
+static inline void resurrect_finalize(void *self)
 {
     event("del%d ", ((node *)self)->id);
     rcgc_incref(self);
     lazarus[lazarus_len++] = self;
 }
 
-static void lazarus_release(void)
+static inline void lazarus_release(void)
 {
     while (lazarus_len > 0) rcgc_decref(lazarus[--lazarus_len]);
 }
@@ -67,7 +67,7 @@ static const rcgc_type del_type = {"delnode", sizeof(node), node_traverse, node_
 static const rcgc_type lazarus_type = {"lazarus", sizeof(node), node_traverse, node_clear,
                                        resurrect_finalize, NULL};
 /* No clear: a cycle of these cannot be broken (CPython's legacy tp_del). */
-static void clearless_destroy(void *self) { node_clear(self); }
+static inline void clearless_destroy(void *self) { node_clear(self); }
 static const rcgc_type clearless_type = {"clearless", sizeof(node), node_traverse, NULL,
                                          NULL, clearless_destroy};
 
@@ -87,7 +87,7 @@ static inline void link_slot(node *n, int i, void *target)
     rcgc_decref(old);
 }
 
-static void weak_event(void *wr, void *arg)
+static inline void weak_event(void *wr, void *arg)
 {
     (void)wr;
     event("cb%d ", (int)(size_t)arg);

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Builds the benchmarks (Release, no debug checks, no sanitizers), runs rcgc
+# and its peers (CPython 3.12, glibc malloc, mimalloc, Boehm GC) one after the
+# other in this one run, and prints a table of the figures with ratios.
+# These are measurements, not tests: nothing here passes or fails on speed.
+#
+# Environment (all optional):
+#   RCGC_BENCH_DIR     build directory             (default: build/bench)
+#   BENCH_OBJECTS      objects per collection      (default: 1000000)
+#   BENCH_RUNS         timed collections, median   (default: 7)
+#   BENCH_TREE_DEPTH   binary-trees max depth      (default: 16)
+#   BENCH_TREE_RUNS    binary-trees runs in C      (default: 3)
+#   BENCH_PY_TREE_RUNS binary-trees runs in Python (default: 1; ~15 s each)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${RCGC_BENCH_DIR:-$root/build/bench}
+objects=${BENCH_OBJECTS:-1000000}
+runs=${BENCH_RUNS:-7}
+depth=${BENCH_TREE_DEPTH:-16}
+tree_runs=${BENCH_TREE_RUNS:-3}
+py_tree_runs=${BENCH_PY_TREE_RUNS:-1}
+python=(env PYENV_VERSION=3.12.1 python3.12)
+
+bash "$root/scripts/install-deps.sh"
+log=$(mktemp)
+results=$(mktemp)
+trap 'rm -f "$log" "$results"' EXIT
+
+echo "bench: building in $build ..."
+if ! { cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DRCGC_DEBUG=OFF \
+             -DRCGC_SANITIZE=OFF -DRCGC_BUILD_BENCH=ON -DRCGC_BUILD_TESTS=OFF \
+             -DRCGC_BUILD_EXAMPLES=OFF &&
+       cmake --build "$build" -j2; } >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "bench: build failed" >&2
+    exit 1
+fi
+
+# run NAME COMMAND...: its RESULT lines go to the table, anything else it
+# prints to the terminal; a failing program stops the run.
+run() {
+    local name=$1
+    shift
+    echo "bench: $name"
+    if ! "$@" >"$log" 2>&1; then
+        cat "$log" >&2
+        echo "bench: $name failed" >&2
+        exit 1
+    fi
+    grep -v '^RESULT ' "$log" || true
+    grep '^RESULT ' "$log" >>"$results"
+}
+
+run "rcgc, full collections" "$build/bench/gc_bench" "$objects" "$runs"
+run "CPython, full collections" "${python[@]}" "$root/bench/gc_bench.py" "$objects" "$runs"
+for impl in rcgc rcgc_nogc malloc mimalloc boehm; do
+    [ -x "$build/bench/trees_$impl" ] &&
+        run "$impl, binary trees" "$build/bench/trees_$impl" "$depth" "$tree_runs"
+done
+run "CPython, binary trees" "${python[@]}" "$root/bench/trees.py" "$depth" "$py_tree_runs"
+
+echo
+echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+cc=$(sed -n 's/^CMAKE_C_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt")
+echo "cc:      $cc $("$cc" -dumpfullversion), CMAKE_BUILD_TYPE=Release"
+echo "python:  $("${python[@]}" --version 2>&1)"
+echo
+awk -v objects="$objects" -v runs="$runs" -v depth="$depth" \
+    -v tree_runs="$tree_runs" -v py_tree_runs="$py_tree_runs" '
+    $1 == "RESULT" { value[$2, $3] = $5; seen[$2, $3] = 1 }
+    function cell(w, i, fmt) { return seen[w, i] ? sprintf(fmt, value[w, i]) : "-" }
+    function ratio(w, peer) {
+        if (!seen[w, peer] || !seen[w, "rcgc"] || value[w, "rcgc"] <= 0) return "-"
+        return sprintf("%.2fx", value[w, peer] / value[w, "rcgc"])
+    }
+    END {
+        printf "Full collection (gc.collect() / rcgc_collect(2)), %d objects, median of %d, ns per object\n",
+            objects, runs
+        printf "  %-34s %10s %10s %14s\n", "graph", "rcgc", "CPython", "CPython/rcgc"
+        printf "  %-34s %10s %10s %14s\n", "live: a chain of tracked nodes",
+            cell("collect_live_chain", "rcgc", "%.1f"),
+            cell("collect_live_chain", "cpython", "%.1f"), ratio("collect_live_chain", "cpython")
+        printf "  %-34s %10s %10s %14s\n", "garbage: 2-cycles, all freed",
+            cell("collect_garbage_pairs", "rcgc", "%.1f"),
+            cell("collect_garbage_pairs", "cpython", "%.1f"), ratio("collect_garbage_pairs", "cpython")
+        print ""
+        printf "Bytes per tracked object with one pointer field (8-byte body)\n"
+        printf "  %-34s %10s %10s\n", "", "rcgc", "CPython"
+        printf "  %-34s %10s %10s\n", "header (layout)",
+            cell("header_bytes", "rcgc", "%.0f"), cell("header_bytes", "cpython", "%.0f")
+        printf "  %-34s %10s %10s\n", "resident memory growth per object",
+            cell("rss_per_object", "rcgc", "%.1f"), cell("rss_per_object", "cpython", "%.1f")
+        printf "  %-34s %10s %10s\n", "rcgc_memory_in_use() per object",
+            cell("memory_in_use_per_object", "rcgc", "%.1f"), "-"
+        print ""
+        printf "Binary trees, max depth %d, %s nodes made and freed, median of %d (CPython: %d)\n",
+            depth, cell("trees_nodes", "rcgc", "%.0f"), tree_runs, py_tree_runs
+        printf "  %-34s %10s %10s %14s\n", "memory manager", "total ms", "ns/node", "time vs rcgc"
+        n = split("rcgc rcgc_nogc malloc mimalloc boehm cpython", impls, " ")
+        split("rcgc (automatic collection on)|rcgc, automatic collection off|glibc malloc/free|mimalloc mi_malloc/mi_free|Boehm GC GC_MALLOC|CPython 3.12 (__slots__ class)",
+              names, "|")
+        for (k = 1; k <= n; k++) {
+            i = impls[k]
+            if (!seen["trees", i]) continue
+            if (seen["trees_checksum", i] && value["trees_checksum", i] != value["trees_checksum", "rcgc"])
+                names[k] = names[k] " (CHECKSUM DIFFERS)"
+            printf "  %-34s %10s %10s %14s\n", names[k], cell("trees_total", i, "%.0f"),
+                cell("trees", i, "%.1f"), ratio("trees", i)
+        }
+        print ""
+        print "ratios are peer time / rcgc time: above 1 means rcgc is faster"
+    }' "$results"
