@@ -54,8 +54,9 @@ run() {
 run "rcgc, full collections" "$build/bench/gc_bench" "$objects" "$runs"
 run "CPython, full collections" "${python[@]}" "$root/bench/gc_bench.py" "$objects" "$runs"
 for impl in rcgc rcgc_nogc malloc mimalloc boehm; do
-    [ -x "$build/bench/trees_$impl" ] &&
+    if [ -x "$build/bench/trees_$impl" ]; then
         run "$impl, binary trees" "$build/bench/trees_$impl" "$depth" "$tree_runs"
+    fi
 done
 run "CPython, binary trees" "${python[@]}" "$root/bench/trees.py" "$depth" "$py_tree_runs"
 

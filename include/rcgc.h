@@ -223,7 +223,10 @@ RCGC_API bool rcgc_is_weakref(const void *obj);
 RCGC_API void *rcgc_list_new(void);
 RCGC_API size_t rcgc_list_len(const void *list);
 RCGC_API int rcgc_list_append(void *list, void *item);        /* item may be NULL */
-RCGC_API void *rcgc_list_get(const void *list, size_t i);     /* NULL + ERANGE past the end */
+/* Borrowed.  NULL + ERANGE past the end; a stored NULL also reads as NULL
+   (errno untouched), so check the index against rcgc_list_len when items may
+   be NULL. */
+RCGC_API void *rcgc_list_get(const void *list, size_t i);
 RCGC_API int rcgc_list_set(void *list, size_t i, void *item); /* -1 + ERANGE */
 RCGC_API void *rcgc_list_pop(void *list, size_t i);           /* new ref to caller; NULL + ERANGE */
 RCGC_API int rcgc_list_remove(void *list, size_t i);          /* drops the item; -1 + ERANGE */

@@ -14,5 +14,9 @@ void *rcgc__alloc(size_t size);                 /* uninitialised */
 void *rcgc__calloc(size_t size);                /* zeroed */
 void *rcgc__realloc(void *p, size_t old_size, size_t new_size);
 void rcgc__free(void *p, size_t size);
+#ifdef RCGC_DEBUG
+void rcgc__forget(void *p);             /* stop counting p; free it later */
+void rcgc__free_forgotten(void *p);
+#endif
 
 #endif

@@ -136,14 +136,29 @@ static size_t deduce_unreachable(gc_link *young, gc_link *unreachable)
     return move_unreachable(young, unreachable);
 }
 
-static void clear_unreachable_mask(gc_link *unreachable, bool print)
+/* What the unreachable set needs from the later phases, found in the pass
+   that strips the NEXT_UNREACHABLE marks, so that phases with nothing to do
+   cost no pass of their own. */
+typedef struct unreachable_summary {
+    size_t count;
+    bool has_weakrefs;      /* weakrefs to members, or members that are weakrefs */
+    bool has_finalizers;    /* members with a finalizer not yet run */
+} unreachable_summary;
+
+static unreachable_summary clear_unreachable_mask(gc_link *unreachable, bool print)
 {
+    unreachable_summary sum = {0, false, false};
     for (gc_link *g = link_next(unreachable); g != unreachable; g = link_next(g)) {
         g->next &= ~NEXT_UNREACHABLE;
-        if (print)
-            rcgc__printf("gc: collectable <%s %p>\n", link_type(g)->name,
-                         body_of_link(g));
+        obj_head *h = link_head(g);
+        const rcgc_type *t = head_type(h);
+        sum.count++;
+        if ((h->type_bits & TYPE_BIT_HAS_WEAKREFS) || t == &rcgc_weakref_type)
+            sum.has_weakrefs = true;
+        if (t->finalize && !(h->type_bits & TYPE_BIT_FINALIZED)) sum.has_finalizers = true;
+        if (print) rcgc__printf("gc: collectable <%s %p>\n", t->name, body_of_link(g));
     }
+    return sum;
 }
 
 /* Phase 6.  Returns the number of weakrefs freed right after their callback:
@@ -172,8 +187,8 @@ static size_t handle_weakrefs(gc_link *unreachable, gc_link *old)
     return freed;
 }
 
-/* Phase 7.  Returns whether any finalizer ran (if none did, nothing can
-   have been resurrected and phase 8 is skipped). */
+/* Phase 7.  Returns whether any finalizer ran (if none did, no user code
+   that could resurrect anything ran, and phase 8 is skipped). */
 static bool finalize_garbage(gc_link *unreachable)
 {
     gc_link seen;
@@ -198,15 +213,16 @@ static bool finalize_garbage(gc_link *unreachable)
 }
 
 /* Phase 8: run the reachability analysis again on the unreachable set alone;
-   whatever now has outside references was resurrected. */
-static void handle_resurrected(gc_link *unreachable, gc_link *still_unreachable,
-                               gc_link *old)
+   whatever now has outside references was resurrected.  Returns the size of
+   what is still unreachable. */
+static size_t handle_resurrected(gc_link *unreachable, gc_link *still_unreachable,
+                                 gc_link *old)
 {
     for (gc_link *g = link_next(unreachable); g != unreachable; g = link_next(g))
         g->prev &= ~PREV_COLLECTING;
     deduce_unreachable(unreachable, still_unreachable);
-    clear_unreachable_mask(still_unreachable, false);
     list_merge(unreachable, old);
+    return clear_unreachable_mask(still_unreachable, false).count;
 }
 
 /* Phase 9.  Returns the number of uncollectable objects (appended to the
@@ -288,16 +304,16 @@ static size_t collect_main(rcgc_state *S, int generation, size_t *collected,
         S->long_lived_pending = 0;
         S->long_lived_total = reachable;
     }
-    clear_unreachable_mask(&unreachable, S->debug & RCGC_DEBUG_COLLECTABLE);
+    unreachable_summary sum =
+        clear_unreachable_mask(&unreachable, S->debug & RCGC_DEBUG_COLLECTABLE);
 
-    size_t m = handle_weakrefs(&unreachable, old);
-    if (finalize_garbage(&unreachable)) {
-        handle_resurrected(&unreachable, &final_unreachable, old);
-    } else {
-        list_init(&final_unreachable);
+    size_t m = sum.has_weakrefs ? handle_weakrefs(&unreachable, old) : 0;
+    size_t found = sum.count;
+    list_init(&final_unreachable);
+    if (sum.has_finalizers && finalize_garbage(&unreachable))
+        found = handle_resurrected(&unreachable, &final_unreachable, old);
+    else
         list_merge(&unreachable, &final_unreachable);
-    }
-    size_t found = rcgc__list_size(&final_unreachable);
     size_t n = delete_garbage(S, &final_unreachable, old);
     m += found - n;
 

@@ -73,7 +73,7 @@ static void quarantine_put(void *mem)
     void *old = quarantine[quarantine_next];
     quarantine[quarantine_next] = mem;
     quarantine_next = (quarantine_next + 1) % QUARANTINE_SLOTS;
-    if (old) rcgc__free(old, 0);
+    if (old) rcgc__free_forgotten(old);
 }
 
 __attribute__((noreturn)) static void misuse(const char *what, const void *obj,
@@ -236,6 +236,7 @@ static void free_object(obj_head *h)
     void *mem = allocation_of(h);
 #ifdef RCGC_DEBUG
     h->magic = OBJ_MAGIC_FREED;
+    rcgc__forget(mem);
     quarantine_put(mem);
 #else
     rcgc__free(mem, 0);

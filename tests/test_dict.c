@@ -611,6 +611,24 @@ TEST(dict_del_drops_value_after_table_is_consistent)
     quiet_end();
 }
 
+TEST(dict_dealloc_releases_values_a_finalizer_inserted_during_teardown)
+{
+    quiet_start();
+    void *dict = rcgc_dict_new();
+    void *spy = rcgc_new(&spy_type);
+    void *m = new_item(9);
+    rcgc_dict_set(dict, "spy", spy);
+    rcgc_decref(spy);
+    reset_spy(dict, 3, m);
+    rcgc_decref(dict);
+    CHECK_EQ(finalizer_runs, 1);
+    CHECK_EQ(seen_len, 0);
+    CHECK_EQ(rcgc_refcount(m), 1);
+    rcgc_decref(m);
+    CHECK_EQ(items_destroyed, 2);
+    quiet_end();
+}
+
 /* ---- the collector ------------------------------------------------------ */
 
 TEST(dict_containing_itself_is_collected)
