@@ -1,0 +1,406 @@
+"""The CPython side of the conformance test: runs programs, prints their logs.
+
+Usage: python3.12 interp.py [FILE]   (programs end with a line "end")
+
+interp.c prints the same log for the same programs with rcgc.  The log must
+not depend on this interpreter's own allocations, so while a program runs
+this file allocates no object the collector tracks, apart from the nodes and
+weakrefs the program asks for: events are strings, the tables are lists made
+before the program starts, and nothing raises.  Two hidden allocations remain
+and are neutralised (see warm_freelists): the argument tuple of a weakref
+constructor call and the tuple returned by gc.get_count().
+"""
+import gc
+import sys
+import weakref
+
+NVARS = 8
+NWREFS = 8
+SLOTS = ('s0', 's1', 's2')
+AUTO_OPS = frozenset(['new', 'link', 'unlink', 'copy', 'drop', 'load', 'wref',
+                      'collect'])
+
+
+class Node:
+    __slots__ = ('s0', 's1', 's2', 'id', '__weakref__')
+
+
+class FinNode(Node):
+    __slots__ = ()
+
+    def __del__(self):
+        note_finalizer('F', self.id)
+
+
+class ResNode(Node):
+    __slots__ = ()
+
+    def __del__(self):
+        note_finalizer('R', self.id)
+        resurrected.append(self)
+
+
+class SuicideNode(Node):
+    """Breaks its own references when finalized (test_finalization's suicide)."""
+    __slots__ = ()
+
+    def __del__(self):
+        note_finalizer('S', self.id)
+        self.s0 = None
+        self.s1 = None
+        self.s2 = None
+
+
+NODE_CLASSES = {'p': Node, 'f': FinNode, 'r': ResNode, 's': SuicideNode}
+
+
+class WRef(weakref.ref):
+    # A subclass: CPython shares callback-less weakref.ref objects, rcgc never
+    # does; subclass instances are never shared.
+    __slots__ = ('wid', 'tid')
+
+
+# Program state, rebuilt by start_program before each program.
+vars_ = [None] * NVARS
+wrefs = [None] * NWREFS
+resurrected = []
+events = []
+all_events = []        # auto mode: every event of the whole program
+finalized = []         # node id -> 1 once its finalizer ran
+cb_seq = []            # node id -> callbacks for it so far in this step
+cb_touched = []
+auto = False
+rc_offset = 0
+tuple_pool2 = []
+tuple_pool3 = []
+
+
+def note_finalizer(tag, nid):
+    finalized[nid] = 1
+    tok = f'{tag}{nid}'
+    events.append(tok)
+    if auto:
+        all_events.append(tok)
+
+
+def note_callback(wr):
+    tid = wr.tid
+    alive = 0
+    for i in range(NWREFS):
+        w = wrefs[i]
+        if w is not None and w is not wr and w.tid == tid and w() is not None:
+            alive += 1
+    if auto:
+        # Only what does not depend on when collections happen.
+        tok = f'C{wr.wid}'
+        all_events.append(tok if not alive else f'{tok}!{alive}')
+        return
+    seq = cb_seq[tid]
+    cb_seq[tid] = seq + 1
+    cb_touched.append(tid)
+    tok = f'C{wr.wid}:n{tid}@{seq}'
+    if finalized[tid]:
+        tok = tok + 'f'
+    if alive:
+        tok = f'{tok}!{alive}'
+    events.append(tok)
+
+
+def on_clear(wr):
+    note_callback(wr)
+
+
+def on_clear_drop(wr):
+    note_callback(wr)
+    for i in range(NWREFS):
+        if wrefs[i] is wr:
+            wrefs[i] = None
+
+
+CALLBACKS = {'n': None, 'c': on_clear, 'd': on_clear_drop}
+
+
+def warm_freelists():
+    # A full collection empties CPython's tuple free lists; the next tuple of
+    # that size is then a fresh tracked allocation that bumps the generation-0
+    # count once and for all (freeing it refills the free list without a
+    # decrement).  Releasing a tuple made before the program started refills
+    # the lists at no cost to the count.
+    if tuple_pool2:
+        tuple_pool2.pop()
+    if tuple_pool3:
+        tuple_pool3.pop()
+
+
+def node_name(x):
+    return 'none' if x is None else f'n{x.id}'
+
+
+def refcount(v):
+    return sys.getrefcount(vars_[v]) - rc_offset
+
+
+def step(op):
+    """Run one parsed operation; the result to log."""
+    name = op[0]
+    a = op[1]
+    b = op[2]
+    c = op[3]
+    if auto and name not in AUTO_OPS:
+        return 'skip'
+    if name == 'new':
+        n = NODE_CLASSES[b]()
+        n.s0 = None
+        n.s1 = None
+        n.s2 = None
+        n.id = op[4]
+        vars_[a] = n
+        return f'n{n.id}'
+    if name == 'link' or name == 'unlink':
+        n = vars_[a]
+        if n is None or (auto and n.__class__ is ResNode):
+            return 'skip'
+        setattr(n, SLOTS[b], vars_[c] if name == 'link' else None)
+        return 'ok'
+    if name == 'copy':
+        vars_[b] = vars_[a]
+        return 'ok'
+    if name == 'drop':
+        vars_[a] = None
+        return 'ok'
+    if name == 'load':
+        n = vars_[a]
+        if n is None:
+            return 'skip'
+        x = getattr(n, SLOTS[b])
+        if x is not None and not isinstance(x, Node):
+            return 'skip'
+        vars_[c] = x
+        return node_name(x)
+    if name == 'wref':
+        n = vars_[b]
+        if n is None:
+            return 'skip'
+        if auto and (wrefs[a] is not None or n.__class__ is ResNode or c == 'd'):
+            return 'skip'
+        w = WRef(n, CALLBACKS[c])
+        w.wid = op[4]
+        w.tid = n.id
+        wrefs[a] = w
+        return f'w{w.wid}'
+    if name == 'wdrop':
+        if wrefs[a] is None:
+            return 'skip'
+        wrefs[a] = None
+        return 'ok'
+    if name == 'wget' or name == 'wpeek':
+        w = wrefs[a]
+        if w is None:
+            return 'skip'
+        x = w()
+        if name == 'wget':
+            vars_[b] = x
+        return node_name(x)
+    if name == 'wstore':
+        n = vars_[b]
+        w = wrefs[a]
+        if n is None or w is None:
+            return 'skip'
+        setattr(n, SLOTS[c], w)
+        return 'ok'
+    if name == 'wcount':
+        n = vars_[a]
+        if n is None:
+            return 'skip'
+        return f'{weakref.getweakrefcount(n)}'
+    if name == 'collect':
+        r = gc.collect(a)
+        if a == 2:
+            warm_freelists()
+        return f'{r}'
+    if name == 'rc':
+        if vars_[a] is None:
+            return 'skip'
+        return f'{refcount(a)}'
+    if name == 'fin':
+        n = vars_[a]
+        if n is None:
+            return 'skip'
+        return '1' if gc.is_finalized(n) else '0'
+    if name == 'count':
+        c0, c1, c2 = gc.get_count()
+        return f'{c0},{c1},{c2}'
+    if name == 'saveall':
+        gc.set_debug(gc.DEBUG_SAVEALL if a else 0)
+        return 'ok'
+    if name == 'garbage':
+        return f'{len(gc.garbage)}'
+    if name == 'gclear':
+        gc.garbage.clear()
+        return 'ok'
+    if name == 'rpop':
+        if not resurrected:
+            return 'skip'
+        vars_[a] = resurrected.pop()
+        return node_name(vars_[a])
+    if name == 'rclear':
+        resurrected.clear()
+        return 'ok'
+    raise ValueError(f'unknown operation {name!r}')
+
+
+def end_step(out, label, res):
+    events.sort()
+    line = f'{label} -> {res}'
+    if events:
+        line = line + ' | ' + ' '.join(events)
+    out.append(line)
+    events.clear()
+    for t in cb_touched:
+        cb_seq[t] = 0
+    cb_touched.clear()
+
+
+INT_ARGS = {'new': 1, 'link': 3, 'unlink': 2, 'copy': 2, 'drop': 1, 'load': 3,
+            'wref': 2, 'wdrop': 1, 'wget': 2, 'wpeek': 1, 'wstore': 3,
+            'wcount': 1, 'collect': 1, 'rc': 1, 'fin': 1, 'count': 0,
+            'saveall': 1, 'garbage': 0, 'gclear': 0, 'rpop': 1, 'rclear': 0}
+ARG_LIMITS = {'new': (NVARS,), 'link': (NVARS, 3, NVARS), 'unlink': (NVARS, 3),
+              'copy': (NVARS, NVARS), 'drop': (NVARS,), 'load': (NVARS, 3, NVARS),
+              'wref': (NWREFS, NVARS), 'wdrop': (NWREFS,), 'wget': (NWREFS, NVARS),
+              'wpeek': (NWREFS,), 'wstore': (NWREFS, NVARS, 3), 'wcount': (NVARS,),
+              'collect': (3,), 'rc': (NVARS,), 'fin': (NVARS,), 'saveall': (2,),
+              'rpop': (NVARS,)}
+
+
+def parse(lines):
+    """(mode fields, [(name, a, b, c, serial, text)]); serial numbers nodes
+    and weakrefs in creation order."""
+    mode = None
+    ops = []
+    node_serial = 0
+    wref_serial = 0
+    for raw in lines:
+        f = raw.split()
+        if not f or f[0].startswith('#'):
+            continue
+        if f[0] == 'mode':
+            mode = f[1:]
+            continue
+        name = f[0]
+        if name not in INT_ARGS:
+            raise ValueError(f'bad line {raw!r}')
+        nint = INT_ARGS[name]
+        args = [int(x) for x in f[1:1 + nint]] + f[1 + nint:]
+        limits = ARG_LIMITS.get(name, ())
+        for x, lim in zip(args, limits):
+            if not 0 <= x < lim:
+                raise ValueError(f'argument out of range in {raw!r}')
+        if name == 'new' and (len(args) != 2 or args[1] not in NODE_CLASSES):
+            raise ValueError(f'bad line {raw!r}')
+        if name == 'wref' and (len(args) != 3 or args[2] not in CALLBACKS):
+            raise ValueError(f'bad line {raw!r}')
+        args += [None] * (3 - len(args))
+        serial = 0
+        if name == 'new':
+            node_serial += 1
+            serial = node_serial
+        elif name == 'wref':
+            wref_serial += 1
+            serial = wref_serial
+        ops.append((name, args[0], args[1], args[2], serial, ' '.join(f)))
+    if mode is None or mode[0] not in ('manual', 'auto'):
+        raise ValueError('missing "mode manual" or "mode auto T0 T1 T2" line')
+    return mode, ops, node_serial
+
+
+def live_node_ids():
+    return sorted(o.id for o in gc.get_objects() if isinstance(o, Node))
+
+
+def teardown():
+    gc.disable()
+    gc.set_debug(0)
+    for _ in range(3):
+        for i in range(NVARS):
+            vars_[i] = None
+        for i in range(NWREFS):
+            wrefs[i] = None
+        resurrected.clear()
+        gc.garbage.clear()
+        gc.collect()
+    events.clear()
+    all_events.clear()
+
+
+def run_program(lines, out):
+    global auto, finalized, cb_seq, tuple_pool2, tuple_pool3
+    mode, ops, nnodes = parse(lines)
+    auto = mode[0] == 'auto'
+    finalized = [0] * (nnodes + 1)
+    cb_seq = [0] * (nnodes + 1)
+    ncollect2 = sum(1 for op in ops if op[0] == 'collect' and op[1] == 2)
+    tuple_pool2 = [(i, -i) for i in range(ncollect2 + 2)]
+    tuple_pool3 = [(i, -i, i) for i in range(ncollect2 + 2)]
+    log = []
+    nops = len(ops)
+    gc.disable()
+    gc.set_debug(0)
+    gc.set_threshold(700, 10, 10)
+    gc.freeze()          # the interpreter's own objects stay out of the way
+    gc.collect()
+    warm_freelists()
+    if auto:
+        gc.set_threshold(int(mode[1]), int(mode[2]), int(mode[3]))
+        gc.enable()
+    i = 0
+    while i < nops:
+        op = ops[i]
+        res = step(op)
+        i += 1
+        if not auto:
+            end_step(log, f'{i}: {op[5]}', res)
+    gc.disable()
+    if auto:
+        # Nothing above was logged: compare what all timings agree on.
+        gc.collect()
+        fins = sorted(t for t in all_events if t[0] != 'C')
+        cbs = sorted(t for t in all_events if t[0] == 'C')
+        log.append('finalizers: ' + ' '.join(fins))
+        log.append('callbacks: ' + ' '.join(cbs))
+    else:
+        end_step(log, 'final: collect 2', f'{gc.collect()}')
+    log.append('alive: ' + ' '.join(f'n{x}' for x in live_node_ids()))
+    teardown()
+    leaked = live_node_ids()
+    if leaked:
+        log.append('leaked after teardown: ' + ' '.join(f'n{x}' for x in leaked))
+    out.write('\n'.join(log) + '\nend\n')
+    out.flush()
+
+
+def calibrate():
+    global rc_offset
+    vars_[0] = Node()
+    rc_offset = 0
+    rc_offset = refcount(0) - 1
+    vars_[0] = None
+
+
+def main():
+    src = open(sys.argv[1]) if len(sys.argv) > 1 else sys.stdin
+    text = src.read()
+    calibrate()
+    prog = []
+    for line in text.split('\n'):
+        if line.strip() == 'end':
+            run_program(prog, sys.stdout)
+            prog = []
+        else:
+            prog.append(line)
+    if any(line.strip() for line in prog):
+        run_program(prog, sys.stdout)
+
+
+if __name__ == '__main__':
+    main()
