@@ -92,8 +92,6 @@ typedef struct rcgc_type {
    collection first.  NULL with errno = ENOMEM (out of memory) or EINVAL
    (NULL type). */
 RCGC_API void *rcgc_new(const rcgc_type *type);
-/* Same, with a body of `size` bytes instead of type->size (strings, arrays). */
-RCGC_API void *rcgc_new_sized(const rcgc_type *type, size_t size);
 
 RCGC_API void rcgc_incref(void *obj);
 RCGC_API void rcgc_decref(void *obj);           /* NULL is ignored */
@@ -106,7 +104,8 @@ RCGC_API const rcgc_type *rcgc_typeof(const void *obj);
    ENOMEM.  Use it to cap memory or to test failure paths.  NULL removes it. */
 typedef bool (*rcgc_alloc_hook_fn)(size_t size, void *arg);
 RCGC_API void rcgc_set_alloc_hook(rcgc_alloc_hook_fn allow, void *arg);
-/* Bytes currently allocated by rcgc, headers included. */
+/* Bytes currently allocated by rcgc (as requested: headers, bodies, container
+   storage, internal tables). */
 RCGC_API size_t rcgc_memory_in_use(void);
 
 /* ------------------------------------------------------------------------- */

@@ -110,7 +110,7 @@ void rcgc__assert_fail(const char *cond, const char *file, int line)
 
 /* ---- creation ----------------------------------------------------------- */
 
-void *rcgc_new_sized(const rcgc_type *type, size_t size)
+void *rcgc_new(const rcgc_type *type)
 {
     if (!type || ((uintptr_t)type & TYPE_BITS_MASK)) {
         errno = EINVAL;
@@ -118,11 +118,11 @@ void *rcgc_new_sized(const rcgc_type *type, size_t size)
     }
     rcgc_state *S = state();
     size_t prefix = prefix_size(type);
-    if (size > SIZE_MAX - prefix) {
+    if (type->size > SIZE_MAX - prefix) {
         errno = ENOMEM;
         return NULL;
     }
-    char *mem = rcgc__calloc(prefix + size);
+    char *mem = rcgc__calloc(prefix + type->size);
     if (!mem) return NULL;
     obj_head *h = (obj_head *)(mem + prefix - sizeof(obj_head));
     h->refcnt = 1;
@@ -143,15 +143,6 @@ void *rcgc_new_sized(const rcgc_type *type, size_t size)
         list_append(link_of(obj), &young->head);
     }
     return obj;
-}
-
-void *rcgc_new(const rcgc_type *type)
-{
-    if (!type) {
-        errno = EINVAL;
-        return NULL;
-    }
-    return rcgc_new_sized(type, type->size);
 }
 
 /* ---- counts ------------------------------------------------------------- */
@@ -234,12 +225,14 @@ bool rcgc_is_finalized(const void *obj)
 static void free_object(obj_head *h)
 {
     void *mem = allocation_of(h);
+    const rcgc_type *t = head_type(h);
+    size_t size = prefix_size(t) + t->size;
 #ifdef RCGC_DEBUG
     h->magic = OBJ_MAGIC_FREED;
-    rcgc__forget(mem);
+    rcgc__forget(mem, size);
     quarantine_put(mem);
 #else
-    rcgc__free(mem, 0);
+    rcgc__free(mem, size);
 #endif
 }
 
