@@ -252,6 +252,10 @@ static size_t delete_garbage(rcgc_state *S, gc_link *collectable, gc_link *old)
             }
         }
     }
+    /* A collection that runs inside a deallocation (a finalizer called
+       rcgc_collect) sees the objects its clears freed wait in the queue, still
+       holding their references: free them before judging what is stuck. */
+    rcgc__drain_pending();
     size_t n = 0;
     while (!list_is_empty(&stuck)) {
         gc_link *g = link_next(&stuck);

@@ -261,6 +261,19 @@ static void dealloc_one(rcgc_state *S, obj_head *h)
     free_object(h);
 }
 
+void rcgc__drain_pending(void)
+{
+    rcgc_state *S = &rcgc__state;
+    S->dealloc_depth++;
+    while (S->dealloc_pending) {
+        gc_link *g = S->dealloc_pending;
+        S->dealloc_pending = (gc_link *)g->next;
+        g->next = 0;
+        dealloc_one(S, (obj_head *)(g + 1));
+    }
+    S->dealloc_depth--;
+}
+
 void rcgc__dealloc(obj_head *h)
 {
     rcgc_state *S = &rcgc__state;
@@ -276,13 +289,6 @@ void rcgc__dealloc(obj_head *h)
     }
     S->dealloc_depth++;
     dealloc_one(S, h);
-    if (S->dealloc_depth == 1) {
-        while (S->dealloc_pending) {
-            gc_link *g = S->dealloc_pending;
-            S->dealloc_pending = (gc_link *)g->next;
-            g->next = 0;
-            dealloc_one(S, (obj_head *)(g + 1));
-        }
-    }
     S->dealloc_depth--;
+    if (S->dealloc_depth == 0) rcgc__drain_pending();
 }

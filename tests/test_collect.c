@@ -317,3 +317,36 @@ TEST(automatic_full_collection_waits_for_25_percent_new_long_lived_objects)
     for (int i = 0; i < 100; i++) rcgc_decref(old[i]);
     quiet_end();
 }
+
+static size_t collect_from_finalizer_result;
+static void collect_when_dying(void *self)
+{
+    (void)self;
+    collect_from_finalizer_result = rcgc_collect(2);
+}
+static const rcgc_type collector_on_death_type = {"reaper", sizeof(node), node_traverse,
+                                                  node_clear, collect_when_dying, NULL};
+
+TEST(collection_inside_a_deallocation_frees_everything_it_finds)
+{
+    /* Inside a deallocation, objects freed by the collector's clears wait in
+       the deallocation queue still holding their references; they must not
+       make the rest of the garbage look uncollectable. */
+    quiet_start();
+    node *a = cycle2(&plain_type, 1, &plain_type, 2);
+    node *b = a->slot[0];
+    node *d = new_node(&plain_type, 3), *e = new_node(&plain_type, 4);
+    link_slot(b, 1, d);
+    link_slot(d, 0, e);
+    rcgc_decref(d);
+    rcgc_decref(e);
+    rcgc_decref(a);
+    rcgc_gen_stats before, after;
+    rcgc_get_stats(2, &before);
+    rcgc_decref(new_node(&collector_on_death_type, 9));
+    rcgc_get_stats(2, &after);
+    CHECK_EQ(collect_from_finalizer_result, 4);
+    CHECK_EQ(after.uncollectable, before.uncollectable);
+    CHECK_EQ(rcgc_garbage_count(), 0);
+    quiet_end();
+}
