@@ -66,6 +66,7 @@ echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f
 cc=$(sed -n 's/^CMAKE_C_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt")
 echo "cc:      $cc $("$cc" -dumpfullversion), CMAKE_BUILD_TYPE=Release"
 echo "python:  $("${python[@]}" --version 2>&1)"
+echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15-min averages, at the end; other users of the machine count)"
 echo
 awk -v objects="$objects" -v runs="$runs" -v depth="$depth" \
     -v tree_runs="$tree_runs" -v py_tree_runs="$py_tree_runs" '

@@ -2,11 +2,21 @@
 # Every test rcgc has, in stages that each build in their own directory under
 # build/check-* (RCGC_CHECK_DIR overrides build/).  Stops at the first failing
 # stage; the last line counts the stages: "check: 6 passed, 0 failed".
+# Arguments pick stages by key (gcc clang asan valgrind install symbols) for
+# a quicker round while working; install and symbols reuse gcc's build.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 base=${RCGC_CHECK_DIR:-$root/build}
 jobs=2
-stages_total=6
+all_stages=(gcc clang asan valgrind install symbols)
+if [ $# -gt 0 ]; then selected=("$@"); else selected=("${all_stages[@]}"); fi
+for key in "${selected[@]}"; do
+    case " ${all_stages[*]} " in
+        *" $key "*) ;;
+        *) echo "check: unknown stage '$key' (stages: ${all_stages[*]})" >&2; exit 2 ;;
+    esac
+done
+stages_total=${#selected[@]}
 passed=0
 
 bash "$root/scripts/install-deps.sh"
@@ -100,7 +110,8 @@ stage_symbols() {
 
 # --- running them ------------------------------------------------------------
 run_stage() {
-    local name=$1 fn=$2 start=$SECONDS
+    local key=$1 name=$2 fn=$3 start=$SECONDS
+    case " ${selected[*]} " in *" $key "*) ;; *) return 0 ;; esac
     echo
     echo "=== check [$((passed + 1))/$stages_total] $name ==="
     if "$fn"; then
@@ -114,11 +125,11 @@ run_stage() {
     fi
 }
 
-run_stage "gcc Release -Werror: build + ctest" stage_gcc_release
-run_stage "clang Debug + RCGC_DEBUG: build + ctest" stage_clang_debug
-run_stage "clang ASan + UBSan: build + ctest" stage_sanitizers
-run_stage "valgrind: unit tests with RCGC_TEST_QUICK=1" stage_valgrind
-run_stage "install: pkg-config and find_package consumers" stage_install
-run_stage "symbol visibility of librcgc.so" stage_symbols
+run_stage gcc "gcc Release -Werror: build + ctest" stage_gcc_release
+run_stage clang "clang Debug + RCGC_DEBUG: build + ctest" stage_clang_debug
+run_stage asan "clang ASan + UBSan: build + ctest" stage_sanitizers
+run_stage valgrind "valgrind: unit tests with RCGC_TEST_QUICK=1" stage_valgrind
+run_stage install "install: pkg-config and find_package consumers" stage_install
+run_stage symbols "symbol visibility of librcgc.so" stage_symbols
 echo
 echo "check: $passed passed, 0 failed"

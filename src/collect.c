@@ -65,7 +65,12 @@ static int visit_decref(void *obj, void *unused)
     (void)unused;
     gc_link *g = collecting_link(obj);
     if (g) {
-        RCGC_ASSERT(gc_get_refs(g) > 0);   /* else a traverse reports too many refs */
+#ifdef RCGC_DEBUG
+        if (gc_get_refs(g) == 0)
+            rcgc__misuse("rcgc_collect", obj,
+                         "refcount is too small (traverse reports more references "
+                         "than the count holds)");
+#endif
         g->prev -= (uintptr_t)1 << PREV_SHIFT;
     }
     return 0;
@@ -229,8 +234,8 @@ static size_t handle_resurrected(gc_link *unreachable, gc_link *still_unreachabl
    garbage list and moved to old). */
 static size_t delete_garbage(rcgc_state *S, gc_link *collectable, gc_link *old)
 {
-    gc_link stuck;
-    list_init(&stuck);
+    gc_link survivors, stuck;
+    list_init(&survivors);
     bool saveall = S->debug & RCGC_DEBUG_SAVEALL;
     while (!list_is_empty(collectable)) {
         gc_link *g = link_next(collectable);
@@ -248,19 +253,23 @@ static size_t delete_garbage(rcgc_state *S, gc_link *collectable, gc_link *old)
                 g->prev &= ~PREV_COLLECTING;
                 list_move(g, old);
             } else {
-                list_move(g, &stuck);   /* a later clear may still free it */
+                list_move(g, &survivors);   /* a later clear may still free it */
             }
         }
     }
     /* A collection that runs inside a deallocation (a finalizer called
        rcgc_collect) sees the objects its clears freed wait in the queue, still
-       holding their references: free them before judging what is stuck. */
+       holding their references: free them before judging the survivors. */
     rcgc__drain_pending();
-    size_t n = 0;
+    if (list_is_empty(&survivors)) return 0;
+    /* Survivors that something outside references again (a finalizer run by
+       a clear revived one through a weakref made late) simply live on in old,
+       as in CPython.  Those still unreachable after every clear ran are held
+       by cycles no clear can break: uncollectable. */
+    size_t n = handle_resurrected(&survivors, &stuck, old);
     while (!list_is_empty(&stuck)) {
         gc_link *g = link_next(&stuck);
         void *obj = body_of_link(g);
-        n++;
         if (S->debug & RCGC_DEBUG_UNCOLLECTABLE)
             rcgc__printf("gc: uncollectable <%s %p>\n", link_type(g)->name, obj);
         g->prev &= ~PREV_COLLECTING;

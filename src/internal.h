@@ -238,6 +238,9 @@ void rcgc__weakref_run_callback(void *wr);
 
 #ifdef RCGC_DEBUG
 void rcgc__check_object(const void *obj, const char *what);
+/* Abort with one line: what was called, the problem, type, address, count. */
+void rcgc__misuse(const char *what, const void *obj, const char *problem)
+    __attribute__((noreturn));
 #define RCGC_CHECK_OBJECT(obj, what) rcgc__check_object((obj), (what))
 #define RCGC_ASSERT(cond) \
     ((cond) ? (void)0 : rcgc__assert_fail(#cond, __FILE__, __LINE__))

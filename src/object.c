@@ -76,8 +76,7 @@ static void quarantine_put(void *mem)
     if (old) rcgc__free_forgotten(old);
 }
 
-__attribute__((noreturn)) static void misuse(const char *what, const void *obj,
-                                             const char *problem)
+void rcgc__misuse(const char *what, const void *obj, const char *problem)
 {
     const obj_head *h = head_of(obj);
     const rcgc_type *t = head_type(h);
@@ -93,7 +92,7 @@ void rcgc__check_object(const void *obj, const char *what)
 {
     const obj_head *h = head_of(obj);
     if (h->magic == OBJ_MAGIC_LIVE) return;
-    if (h->magic == OBJ_MAGIC_FREED) misuse(what, obj, "use of a freed object");
+    if (h->magic == OBJ_MAGIC_FREED) rcgc__misuse(what, obj, "use of a freed object");
     fprintf(stderr, "rcgc: %s: %p is not a managed object\n", what, obj);
     fflush(stderr);
     abort();
@@ -160,7 +159,7 @@ void rcgc_decref(void *obj)
     RCGC_CHECK_OBJECT(obj, "rcgc_decref");
     obj_head *h = head_of(obj);
 #ifdef RCGC_DEBUG
-    if (h->refcnt == 0) misuse("rcgc_decref", obj, "refcount would go below zero");
+    if (h->refcnt == 0) rcgc__misuse("rcgc_decref", obj, "refcount would go below zero");
 #endif
     if (--h->refcnt == 0) rcgc__dealloc(h);
 }

@@ -852,6 +852,28 @@ static const rcgc_type ouch_type = {.name = "Ouch", .size = sizeof(inst),
                                     .traverse = inst_traverse, .clear = inst_clear,
                                     .finalize = collect_every_17th};
 
+/* One nest of the test: x = [x, Ouch()] (or {1: x, 2: Ouch()}) N times,
+   starting from an empty container. */
+static void *nest(bool dicts, int depth)
+{
+    void *x = dicts ? rcgc_dict_new() : rcgc_list_new();
+    for (int i = 0; i < depth; i++) {
+        void *next = dicts ? rcgc_dict_new() : rcgc_list_new();
+        inst *o = make(&ouch_type);
+        if (dicts) {
+            rcgc_dict_set(next, "1", x);
+            rcgc_dict_set(next, "2", o);
+        } else {
+            rcgc_list_append(next, x);
+            rcgc_list_append(next, o);
+        }
+        rcgc_decref(o);
+        rcgc_decref(x);
+        x = next;
+    }
+    return x;
+}
+
 TEST(test_trashcan) /* mirrors test_gc.GCTests.test_trashcan */
 {
     enum { N = 150 };
@@ -860,40 +882,12 @@ TEST(test_trashcan) /* mirrors test_gc.GCTests.test_trashcan */
     ouch_n = 0;
     void *t = NULL, *u = NULL, *v = NULL;
     for (int count = 0; count < 2; count++) {
-        void *next;
         rcgc_decref(t);
-        t = rcgc_list_new();
-        for (int i = 0; i < N; i++) {
-            next = rcgc_list_new();
-            inst *o = make(&ouch_type);
-            rcgc_list_append(next, t);
-            rcgc_list_append(next, o);
-            rcgc_decref(o);
-            rcgc_decref(t);
-            t = next;
-        }
+        t = nest(false, N);
         rcgc_decref(u);
-        u = rcgc_list_new();
-        for (int i = 0; i < N; i++) {
-            next = rcgc_list_new();
-            inst *o = make(&ouch_type);
-            rcgc_list_append(next, u);
-            rcgc_list_append(next, o);
-            rcgc_decref(o);
-            rcgc_decref(u);
-            u = next;
-        }
+        u = nest(false, N);
         rcgc_decref(v);
-        v = rcgc_dict_new();
-        for (int i = 0; i < N; i++) {
-            next = rcgc_dict_new();
-            inst *o = make(&ouch_type);
-            rcgc_dict_set(next, "1", v);
-            rcgc_dict_set(next, "2", o);
-            rcgc_decref(o);
-            rcgc_decref(v);
-            v = next;
-        }
+        v = nest(true, N);
     }
     rcgc_disable();
     CHECK_EQ(ouch_n, 3 * N);   /* the first round's nests are gone */

@@ -159,7 +159,10 @@ static const char node_kinds[] = "pfrs";
 static bool is_node(const void *obj)
 {
     const rcgc_type *t = rcgc_typeof(obj);
-    return t >= node_types && t < node_types + 4;
+    for (size_t i = 0; i < sizeof node_types / sizeof node_types[0]; i++)
+        if (t == &node_types[i])
+            return true;
+    return false;
 }
 
 static bool is_resurrector(const void *obj)
@@ -549,12 +552,11 @@ static void run_program(op *ops, size_t nops, long node_count, long wref_count,
         print_alive(out, "leaked after teardown: ");
     fputs("end\n", out);
     fflush(out);
-    /* A leaked node must not reach freed tables from its destroy later. */
-    if (!leaked) {
-        free(live);
-        live = NULL;
-        nnodes = 0;
-    }
+    if (leaked)
+        exit(3);   /* its nodes would pollute the next program; run.py restarts */
+    free(live);
+    live = NULL;
+    nnodes = 0;
     free(wref_target);
     free(finalized);
     free(cb_seq);

@@ -71,8 +71,7 @@ cb_seq = []            # node id -> callbacks for it so far in this step
 cb_touched = []
 auto = False
 rc_offset = 0
-tuple_pool2 = []
-tuple_pool3 = []
+tuple_pools = []       # lists of spare tuples, one list per size
 
 
 def note_finalizer(tag, nid):
@@ -121,15 +120,17 @@ CALLBACKS = {'n': None, 'c': on_clear, 'd': on_clear_drop}
 
 
 def warm_freelists():
-    # A full collection empties CPython's tuple free lists; the next tuple of
-    # that size is then a fresh tracked allocation that bumps the generation-0
-    # count once and for all (freeing it refills the free list without a
-    # decrement).  Releasing a tuple made before the program started refills
-    # the lists at no cost to the count.
-    if tuple_pool2:
-        tuple_pool2.pop()
-    if tuple_pool3:
-        tuple_pool3.pop()
+    # A full collection empties CPython's tuple free lists; the next tuple of a
+    # size is then a fresh tracked allocation that bumps the generation-0 count
+    # once and for all (freeing it refills the free list without a decrement).
+    # Three sizes are at stake: 2 (the arguments of WRef(...)), 3 (the result
+    # of gc.get_count()) and 2 * n for n = 2..10 (the tuple in which
+    # PyObject_ClearWeakRefs keeps n weakrefs and their callbacks while they
+    # run; larger ones are not kept on a free list).  Releasing a tuple made
+    # before the program started refills a list at no cost to the count.
+    for pool in tuple_pools:
+        if pool:
+            pool.pop()
 
 
 def node_name(x):
@@ -329,19 +330,21 @@ def teardown():
         resurrected.clear()
         gc.garbage.clear()
         gc.collect()
+    # Finalizers and callbacks ran during the teardown too: forget them.
     events.clear()
     all_events.clear()
+    cb_touched.clear()
 
 
 def run_program(lines, out):
-    global auto, finalized, cb_seq, tuple_pool2, tuple_pool3
+    global auto, finalized, cb_seq, tuple_pools
     mode, ops, nnodes = parse(lines)
     auto = mode[0] == 'auto'
     finalized = [0] * (nnodes + 1)
     cb_seq = [0] * (nnodes + 1)
     ncollect2 = sum(1 for op in ops if op[0] == 'collect' and op[1] == 2)
-    tuple_pool2 = [(i, -i) for i in range(ncollect2 + 2)]
-    tuple_pool3 = [(i, -i, i) for i in range(ncollect2 + 2)]
+    tuple_pools = [[tuple(range(size)) for _ in range(ncollect2 + 2)]
+                   for size in (2, 3, 4, 6, 8, 10, 12, 14, 16, 18, 20)]
     log = []
     nops = len(ops)
     gc.disable()
