@@ -4,6 +4,9 @@
  *            from one outside reference: the collector must prove them alive;
  *   garbage: N/2 pairs of nodes that hold each other, nothing else: the
  *            collector must find and free them.
+ * and a third, the live chain linked in a shuffled order: each reference
+ * then leads to an unpredictable address, as in a heap that has been
+ * allocated and freed for a while, where memory order and link order part.
  * bench/gc_bench.py builds the same graphs in CPython 3.12 (a __slots__ class)
  * and times gc.collect() the same way.  Automatic collection is off in both;
  * only the collect call is timed; the figure is the median over runs.
@@ -16,6 +19,8 @@
 #include <rcgc.h>
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -63,6 +68,33 @@ static chain_node *build_chain(size_t count)
     return head;
 }
 
+/* The same chain, but the node that follows each one is chosen at random
+   (a fixed seed: every run and CPython's side build the same kind of graph). */
+static chain_node *build_shuffled_chain(size_t count)
+{
+    chain_node **nodes = malloc(count * sizeof *nodes);
+    if (!nodes) {
+        fprintf(stderr, "gc_bench: out of memory\n");
+        exit(1);
+    }
+    for (size_t i = 0; i < count; i++) nodes[i] = node_new();
+    uint64_t random_state = 0x9e3779b97f4a7c15u;
+    for (size_t i = count - 1; i > 0; i--) {
+        random_state ^= random_state << 13;   /* xorshift64 */
+        random_state ^= random_state >> 7;
+        random_state ^= random_state << 17;
+        size_t j = (size_t)(random_state % (i + 1));
+        chain_node *swap = nodes[i];
+        nodes[i] = nodes[j];
+        nodes[j] = swap;
+    }
+    for (size_t i = 0; i + 1 < count; i++)
+        nodes[i]->next = nodes[i + 1];     /* the next node's reference moves in */
+    chain_node *head = nodes[0];
+    free(nodes);
+    return head;
+}
+
 static void build_garbage_pairs(size_t pairs)
 {
     for (size_t i = 0; i < pairs; i++) {
@@ -81,10 +113,10 @@ static void expect_found(const char *workload, size_t found, size_t expected)
     }
 }
 
-static double time_collect_live_chain(size_t count, int runs)
+static double time_collect_live_chain(size_t count, int runs, bool shuffled)
 {
     double ns[BENCH_MAX_RUNS];
-    chain_node *head = build_chain(count);
+    chain_node *head = shuffled ? build_shuffled_chain(count) : build_chain(count);
     /* Untimed: the first collection moves the young objects to the oldest
        generation, where every timed collection then finds them. */
     expect_found("live chain", rcgc_collect(2), 0);
@@ -148,7 +180,9 @@ int main(int argc, char **argv)
     /* First, before freed nodes leave memory the process could reuse. */
     report_bytes_per_object(objects);
     bench_result("collect_live_chain", "rcgc", "ns_per_object",
-                 time_collect_live_chain(objects, runs));
+                 time_collect_live_chain(objects, runs, false));
+    bench_result("collect_live_shuffled", "rcgc", "ns_per_object",
+                 time_collect_live_chain(objects, runs, true));
     bench_result("collect_garbage_pairs", "rcgc", "ns_per_object",
                  time_collect_garbage_pairs(objects, runs));
     return 0;

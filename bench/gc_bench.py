@@ -1,5 +1,9 @@
 """CPython 3.12's side of bench/gc_bench.c: the same two graphs, the same timing.
 
+The shuffled chain's order comes from a different random generator than
+rcgc's: the graphs are alike in kind (every link leads somewhere unpredictable),
+not node for node.
+
 Nodes are instances of a __slots__ class (no per-instance dict, so one node is
 one tracked object, as in rcgc).  Automatic collection is off; only the
 gc.collect() call is timed; the figure is the median over runs.
@@ -8,6 +12,7 @@ usage: PYENV_VERSION=3.12.1 python3.12 bench/gc_bench.py [objects] [runs]
 """
 import gc
 import os
+import random
 import statistics
 import sys
 import time
@@ -32,6 +37,16 @@ def build_chain(count):
     return head
 
 
+def build_shuffled_chain(count):
+    """The same chain, but the node that follows each one is chosen at random."""
+    nodes = [Node() for _ in range(count)]
+    random.Random(1).shuffle(nodes)
+    for i in range(count - 1):
+        nodes[i].next = nodes[i + 1]
+    nodes[-1].next = None
+    return nodes[0]
+
+
 def build_garbage_pairs(pairs):
     for _ in range(pairs):
         a = Node()
@@ -40,8 +55,8 @@ def build_garbage_pairs(pairs):
         b.next = a
 
 
-def time_collect_live_chain(count, runs):
-    head = build_chain(count)
+def time_collect_live_chain(count, runs, shuffled=False):
+    head = build_shuffled_chain(count) if shuffled else build_chain(count)
     gc.collect()  # untimed: moves the young objects to the oldest generation
     times = []
     for _ in range(runs):
@@ -73,6 +88,8 @@ def main():
     # First, before freed nodes leave memory the process could reuse.
     result("rss_per_object", "bytes", rss_growth_per_object(objects))
     result("collect_live_chain", "ns_per_object", time_collect_live_chain(objects, runs))
+    result("collect_live_shuffled", "ns_per_object",
+           time_collect_live_chain(objects, runs, shuffled=True))
     result("collect_garbage_pairs", "ns_per_object",
            time_collect_garbage_pairs(objects, runs))
     # sys.getsizeof counts PyGC_Head (2 words) and PyObject_HEAD (refcount,

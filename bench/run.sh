@@ -83,6 +83,9 @@ awk -v objects="$objects" -v runs="$runs" -v depth="$depth" \
         printf "  %-34s %10s %10s %14s\n", "live: a chain of tracked nodes",
             cell("collect_live_chain", "rcgc", "%.1f"),
             cell("collect_live_chain", "cpython", "%.1f"), ratio("collect_live_chain", "cpython")
+        printf "  %-34s %10s %10s %14s\n", "live: the chain in shuffled order",
+            cell("collect_live_shuffled", "rcgc", "%.1f"),
+            cell("collect_live_shuffled", "cpython", "%.1f"), ratio("collect_live_shuffled", "cpython")
         printf "  %-34s %10s %10s %14s\n", "garbage: 2-cycles, all freed",
             cell("collect_garbage_pairs", "rcgc", "%.1f"),
             cell("collect_garbage_pairs", "cpython", "%.1f"), ratio("collect_garbage_pairs", "cpython")

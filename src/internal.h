@@ -156,11 +156,11 @@ size_t rcgc__list_size(const gc_link *list);
 
 /* ---- the state ---------------------------------------------------------- */
 
-typedef struct generation {
+typedef struct gc_generation {
     gc_link head;
     size_t threshold;
     size_t count;
-} generation;
+} gc_generation;
 
 typedef struct callback_entry {
     rcgc_callback_fn fn;
@@ -170,7 +170,7 @@ typedef struct callback_entry {
 typedef struct weakref_table weakref_table;
 
 typedef struct rcgc_state {
-    generation generations[RCGC_NUM_GENERATIONS];
+    gc_generation generations[RCGC_NUM_GENERATIONS];
     gc_link permanent;
     size_t long_lived_total, long_lived_pending;
     bool enabled;

@@ -134,7 +134,7 @@ void *rcgc_new(const rcgc_type *type)
     if (type_is_gc(type)) {
         /* CPython 3.12's _PyObject_GC_Link: count, maybe collect, and only
            then track, so the new object never takes part in that collection. */
-        generation *young = &S->generations[0];
+        gc_generation *young = &S->generations[0];
         young->count++;
         if (young->count > young->threshold && young->threshold && S->enabled &&
             !S->collecting)

@@ -245,6 +245,19 @@ static void set_slot(node *n, int s, void *obj)  /* borrows obj */
     rcgc_decref(old);
 }
 
+/* As Python's list.clear(): empty the list, then drop the items from the
+   end; what their finalizers resurrect meanwhile stays in the list. */
+static void clear_resurrected(void)
+{
+    size_t n = nresurrected;
+    void **items = xcalloc(n, sizeof *items);
+    memcpy(items, resurrected, n * sizeof *items);
+    nresurrected = 0;
+    while (n)
+        rcgc_decref(items[--n]);
+    free(items);
+}
+
 static bool allowed_in_auto(const char *name)
 {
     static const char *const names[] = {"new", "link", "unlink", "copy",
@@ -374,14 +387,7 @@ static void step(const op *o, char *res)
             set_var(a, x);
         }
     } else if (!strcmp(name, "rclear")) {
-        /* As list.clear: empty the list first, then drop from the end. */
-        size_t n = nresurrected;
-        void **items = xcalloc(n, sizeof *items);
-        memcpy(items, resurrected, n * sizeof *items);
-        nresurrected = 0;
-        while (n)
-            rcgc_decref(items[--n]);
-        free(items);
+        clear_resurrected();
     }
 }
 
@@ -483,8 +489,7 @@ static void drop_roots(void)
         wrefs[i] = NULL;
         rcgc_decref(w);
     }
-    while (nresurrected)
-        rcgc_decref(resurrected[--nresurrected]);
+    clear_resurrected();
     rcgc_garbage_clear();
 }
 
@@ -541,9 +546,12 @@ static void run_program(op *ops, size_t nops, long node_count, long wref_count,
     print_alive(out, "alive: ");
 
     rcgc_set_debug(0);
-    for (int round = 0; round < 3; round++) {
+    /* Each round frees one more link of a chain of resurrectors. */
+    for (int round = 0; round < 10000; round++) {
         drop_roots();
         rcgc_collect(2);
+        if (!nresurrected && !rcgc_garbage_count())
+            break;
     }
     bool leaked = false;
     for (long i = 1; i <= nnodes; i++)

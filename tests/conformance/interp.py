@@ -322,7 +322,9 @@ def live_node_ids():
 def teardown():
     gc.disable()
     gc.set_debug(0)
-    for _ in range(3):
+    # Each round frees one more link of a chain of resurrectors (one node's
+    # finalizer stores the next in `resurrected` while that list is cleared).
+    for _ in range(10000):
         for i in range(NVARS):
             vars_[i] = None
         for i in range(NWREFS):
@@ -330,6 +332,8 @@ def teardown():
         resurrected.clear()
         gc.garbage.clear()
         gc.collect()
+        if not resurrected and not gc.garbage:
+            break
     # Finalizers and callbacks ran during the teardown too: forget them.
     events.clear()
     all_events.clear()
@@ -380,6 +384,8 @@ def run_program(lines, out):
         log.append('leaked after teardown: ' + ' '.join(f'n{x}' for x in leaked))
     out.write('\n'.join(log) + '\nend\n')
     out.flush()
+    if leaked:
+        sys.exit(3)   # they would pollute the next program; run.py restarts
 
 
 def calibrate():

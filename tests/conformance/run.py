@@ -207,6 +207,7 @@ def main():
     ap.add_argument('--report', type=int, default=3, help='mismatches to shrink and show')
     ap.add_argument('--shrink-seconds', type=float, default=90)
     ap.add_argument('--program', help='run one program file and show both logs')
+    ap.add_argument('--only', help='comma-separated seeds to run (with --mode manual or auto)')
     a = ap.parse_args()
 
     if not os.access(a.interp, os.X_OK):
@@ -231,28 +232,32 @@ def main():
     print(f'conformance: fresh seed {fresh_base} (repeat with --seed {fresh_base})',
           flush=True)
     modes = ['manual', 'auto'] if a.mode == 'both' else [a.mode]
-    plan = []   # (mode, first seed, count)
+    plan = []   # (mode, seeds, kind)
     for mode in modes:
         share = {'manual': 80000, 'auto': 20000}[mode] if a.long else \
             {'manual': 550, 'auto': 165}[mode]
         count = a.count if a.count is not None else share * 10 // 11
         fresh = a.fresh if a.fresh is not None else share - share * 10 // 11
-        plan += [(mode, 0, count), (mode, fresh_base, fresh)]
+        if a.only:
+            plan.append((mode, [int(x) for x in a.only.split(',')], 'chosen'))
+        else:
+            plan += [(mode, range(count), 'fixed'),
+                     (mode, range(fresh_base, fresh_base + fresh), 'fresh')]
 
     start = time.time()
     passed = failed = 0
-    for mode, first, count in plan:
-        if not count:
+    for mode, seeds, kind in plan:
+        if not seeds:
             continue
-        seeds = range(first, first + count)
         programs = [gen.generate(s, auto=(mode == 'auto')) for s in seeds]
         names = [f'{mode} seed {s}' for s in seeds]
         p, f = run_suite(runner, programs, names, a.jobs, a.report, a.shrink_seconds)
         passed += p
         failed += f
-        kind = 'fixed' if first == 0 else 'fresh'
-        print(f'conformance: {mode} {kind} seeds {first}..{first + count - 1}: '
-              f'{p} passed, {f} failed ({time.time() - start:.1f} s)', flush=True)
+        what = (f'seeds {seeds[0]}..{seeds[-1]}' if isinstance(seeds, range)
+                else f'{len(seeds)} seeds')
+        print(f'conformance: {mode} {kind} {what}: {p} passed, {f} failed '
+              f'({time.time() - start:.1f} s)', flush=True)
     print(f'conformance: {passed} passed, {failed} failed')
     sys.exit(1 if failed else 0)
 
