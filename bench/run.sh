@@ -114,5 +114,12 @@ awk -v objects="$objects" -v runs="$runs" -v depth="$depth" \
                 cell("trees", i, "%.1f"), ratio("trees", i)
         }
         print ""
+        printf "Binary trees: automatic collections per run and the time they took (gc.callbacks)\n"
+        printf "  %-34s %10s %10s %10s %10s\n", "generation", "rcgc", "rcgc ms", "CPython", "CPython ms"
+        for (g = 0; g < 3; g++)
+            printf "  %-34s %10s %10s %10s %10s\n", g, cell("trees_gen" g, "rcgc", "%.0f"),
+                cell("trees_gen" g "_ms", "rcgc", "%.1f"), cell("trees_gen" g, "cpython", "%.0f"),
+                cell("trees_gen" g "_ms", "cpython", "%.1f")
+        print ""
         print "ratios are peer time / rcgc time: above 1 means rcgc is faster"
     }' "$results"

@@ -3,6 +3,7 @@ default (automatic) collector, nodes of a __slots__ class.
 
 usage: PYENV_VERSION=3.12.1 python3.12 bench/trees.py [max depth] [runs]
 """
+import gc
 import statistics
 import sys
 import time
@@ -17,6 +18,19 @@ class Tree:
 
 
 nodes_made = 0
+collections = [0, 0, 0]
+collection_ns = [0, 0, 0]
+collection_started = 0
+
+
+def time_collection(phase, info):
+    """Where the time goes: collections per generation and their time."""
+    global collection_started
+    if phase == "start":
+        collection_started = time.perf_counter_ns()
+    else:
+        collection_ns[info["generation"]] += time.perf_counter_ns() - collection_started
+        collections[info["generation"]] += 1
 
 
 def bottom_up_tree(depth):
@@ -47,6 +61,7 @@ def main():
     max_depth = int(sys.argv[1]) if len(sys.argv) > 1 else 16
     runs = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     times = []
+    gc.callbacks.append(time_collection)
     for _ in range(runs):
         nodes_made = 0
         start = time.perf_counter_ns()
@@ -57,6 +72,9 @@ def main():
     print(f"RESULT trees_checksum cpython sum {checks:.2f}")
     print(f"RESULT trees_total cpython ms {median / 1e6:.2f}")
     print(f"RESULT trees cpython ns_per_node {median / nodes_made:.2f}")
+    for g in range(3):
+        print(f"RESULT trees_gen{g} cpython collections_per_run {collections[g] / runs:.2f}")
+        print(f"RESULT trees_gen{g}_ms cpython ms_per_run {collection_ns[g] / 1e6 / runs:.2f}")
 
 
 if __name__ == "__main__":

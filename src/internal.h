@@ -22,9 +22,10 @@
  *  I3  The type word's low bits are FINALIZED and HAS_WEAKREFS; the pointer is
  *      recovered by masking them.  FINALIZED is set once and never cleared.
  *  I4  HAS_WEAKREFS is set iff the weakref table holds a list for the object.
- *  I5  During a collection, the prev word of an object in the generation being
- *      collected holds gc_refs << PREV_SHIFT | COLLECTING, and the young list
- *      is singly linked through next (see collect.c).
+ *  I5  During phases 2-4 of a collection, the prev word of an object in the
+ *      set being collected holds internal << PREV_SHIFT | COLLECTING (the
+ *      references found inside the set), and the young list is singly linked
+ *      through next (see collect.c).
  */
 #ifndef RCGC_INTERNAL_H
 #define RCGC_INTERNAL_H
@@ -42,7 +43,7 @@
 
 typedef struct gc_link {
     uintptr_t next;   /* next in generation list; 0 = untracked; low bit UNREACHABLE in a collection */
-    uintptr_t prev;   /* prev pointer, or gc_refs << PREV_SHIFT | flags during a collection */
+    uintptr_t prev;   /* prev pointer, or internal refs << PREV_SHIFT | flags during a collection */
 } gc_link;
 
 typedef struct obj_head {
@@ -61,7 +62,8 @@ typedef struct obj_head {
 #define TYPE_BIT_HAS_WEAKREFS ((uintptr_t)2)
 #define TYPE_BITS_MASK        ((uintptr_t)3)
 
-/* Low bits of gc_link.prev while collecting; gc_refs lives above them. */
+/* Low bits of gc_link.prev while collecting; the internal count lives above
+   them.  Bit 1 (PREV_COUNTED) belongs to collect.c's one-pass count. */
 #define PREV_COLLECTING ((uintptr_t)1)
 #define PREV_SHIFT      2
 #define PREV_MASK_FLAGS ((uintptr_t)3)

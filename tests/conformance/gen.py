@@ -64,6 +64,11 @@ class Generator:
         self.auto = auto
         self.st = Shadow()
         self.recent = []    # variables written lately: linking them makes cycles
+        # Each program leans its own way (cycle-heavy, weakref-heavy, ...):
+        # every weight is scaled by a factor between 1/4 and 4.
+        base = AUTO_WEIGHTS if auto else MANUAL_WEIGHTS
+        self.weights = [(name, w * 4 ** self.rng.uniform(-1, 1))
+                        for name, w in base.items()]
 
     def pick_var(self, full=True):
         rng, st = self.rng, self.st
@@ -81,9 +86,7 @@ class Generator:
         del self.recent[:-6]
 
     def op(self):
-        rng, st = self.rng, self.st
-        weights = AUTO_WEIGHTS if self.auto else MANUAL_WEIGHTS
-        name = weighted(rng, list(weights.items()))
+        name = weighted(self.rng, self.weights)
         return getattr(self, 'op_' + name)()
 
     def op_new(self):
@@ -232,7 +235,7 @@ def generate(seed, auto=False, length=None):
     gen = Generator(seed, auto)
     rng = gen.rng
     if length is None:
-        length = rng.randint(20, 120) if not auto else rng.randint(60, 300)
+        length = rng.randint(20, 200) if not auto else rng.randint(60, 300)
     if auto:
         t = rng.choice(AUTO_THRESHOLDS)
         head = f'mode auto {t[0]} {t[1]} {t[2]}'

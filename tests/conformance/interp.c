@@ -48,6 +48,7 @@ static long nnodes;
 static void **resurrected;
 static size_t nresurrected;
 static bool auto_mode;
+static bool in_collect;
 static tokens events, all_events;
 
 static void *xcalloc(size_t n, size_t size)
@@ -180,8 +181,20 @@ static void node_name(char *buf, const void *obj)
 
 /* ---- weakref callbacks ---------------------------------------------------- */
 
+static bool in_table(const void *wr)
+{
+    for (int i = 0; i < NWREFS; i++)
+        if (wrefs[i] == wr)
+            return true;
+    return false;
+}
+
 static void note_callback(void *wr, long wid)
 {
+    /* Outside a collection, whether the callback of a weakref that only node
+       slots hold runs depends on the order of a cascade (README.md). */
+    if (!in_collect && !auto_mode && !in_table(wr))
+        return;
     long tid = wref_target[wid];
     /* Every weakref to a dying object must be cleared before the first
        callback runs: count the table's weakrefs that still reach it. */
@@ -357,7 +370,10 @@ static void step(const op *o, char *res)
         else
             snprintf(res, TOKEN_MAX, "%zu", rcgc_weakref_count(vars[a]));
     } else if (!strcmp(name, "collect")) {
-        snprintf(res, TOKEN_MAX, "%zu", rcgc_collect(a));
+        in_collect = true;
+        size_t found = rcgc_collect(a);
+        in_collect = false;
+        snprintf(res, TOKEN_MAX, "%zu", found);
     } else if (!strcmp(name, "rc")) {
         if (!vars[a])
             strcpy(res, "skip");
@@ -382,7 +398,15 @@ static void step(const op *o, char *res)
         if (!nresurrected) {
             strcpy(res, "skip");
         } else {
-            void *x = resurrected[--nresurrected];
+            /* The oldest node, as in interp.py. */
+            size_t k = 0;
+            for (size_t i = 0; i < nresurrected; i++)
+                if (((node *)resurrected[i])->id < ((node *)resurrected[k])->id)
+                    k = i;
+            void *x = resurrected[k];
+            memmove(&resurrected[k], &resurrected[k + 1],
+                    (nresurrected - k - 1) * sizeof *resurrected);
+            nresurrected--;
             node_name(res, x);
             set_var(a, x);
         }

@@ -70,6 +70,7 @@ finalized = []         # node id -> 1 once its finalizer ran
 cb_seq = []            # node id -> callbacks for it so far in this step
 cb_touched = []
 auto = False
+in_collect = False
 rc_offset = 0
 tuple_pools = []       # lists of spare tuples, one list per size
 
@@ -83,6 +84,17 @@ def note_finalizer(tag, nid):
 
 
 def note_callback(wr):
+    if not in_collect and not auto:
+        # Outside a collection, a weakref that only node slots hold may die in
+        # the same cascade as its referent, and whether its callback runs then
+        # depends on the order of that cascade, which rcgc does not promise
+        # (README.md, "Deliberate differences").  Table weakrefs cannot.
+        in_table = False
+        for i in range(NWREFS):
+            if wrefs[i] is wr:
+                in_table = True
+        if not in_table:
+            return
     tid = wr.tid
     alive = 0
     for i in range(NWREFS):
@@ -143,6 +155,7 @@ def refcount(v):
 
 def step(op):
     """Run one parsed operation; the result to log."""
+    global in_collect
     name = op[0]
     a = op[1]
     b = op[2]
@@ -215,7 +228,9 @@ def step(op):
             return 'skip'
         return f'{weakref.getweakrefcount(n)}'
     if name == 'collect':
+        in_collect = True
         r = gc.collect(a)
+        in_collect = False
         if a == 2:
             warm_freelists()
         return f'{r}'
@@ -240,9 +255,15 @@ def step(op):
         gc.garbage.clear()
         return 'ok'
     if name == 'rpop':
+        # The oldest node: the order of the list follows the order of a
+        # cascade, which is not part of the contract.
         if not resurrected:
             return 'skip'
-        vars_[a] = resurrected.pop()
+        k = 0
+        for i in range(len(resurrected)):
+            if resurrected[i].id < resurrected[k].id:
+                k = i
+        vars_[a] = resurrected.pop(k)
         return node_name(vars_[a])
     if name == 'rclear':
         resurrected.clear()
