@@ -62,6 +62,7 @@ static inline bool gc_is_collecting(const gc_link *g) { return (g->prev & PREV_C
 /* The gc_link of obj if its type has one and it is in the collected set. */
 static inline gc_link *collecting_link(void *obj)
 {
+    RCGC_CHECK_OBJECT(obj, "traverse (reported by rcgc_collect)");
     if (!type_is_gc(head_type(head_of(obj)))) return NULL;
     gc_link *g = link_of(obj);
     return gc_is_collecting(g) ? g : NULL;
@@ -127,6 +128,7 @@ static void subtract_refs(gc_link *young)
 
 static inline void count_now_full(void *obj)
 {
+    RCGC_CHECK_OBJECT(obj, "traverse (reported by rcgc_collect)");
     if (!type_is_gc(head_type(head_of(obj)))) return;
     gc_link *g = link_of(obj);
     if (!g->next) return;                       /* untracked */
@@ -346,14 +348,17 @@ static size_t delete_garbage(rcgc_state *S, gc_link *collectable, gc_link *old)
        as in CPython.  Those still unreachable after every clear ran are held
        by cycles no clear can break: uncollectable. */
     size_t n = handle_resurrected(&survivors, &stuck, old);
+    /* Print every line before the garbage list changes, as CPython does: the
+       output sink is user code and may look at the list. */
+    if (S->debug & RCGC_DEBUG_UNCOLLECTABLE)
+        for (gc_link *g = link_next(&stuck); g != &stuck; g = link_next(g))
+            rcgc__printf("gc: uncollectable <%s %p>\n", link_type(g)->name,
+                         body_of_link(g));
     while (!list_is_empty(&stuck)) {
         gc_link *g = link_next(&stuck);
-        void *obj = body_of_link(g);
-        if (S->debug & RCGC_DEBUG_UNCOLLECTABLE)
-            rcgc__printf("gc: uncollectable <%s %p>\n", link_type(g)->name, obj);
         g->prev &= ~PREV_COLLECTING;
         list_move(g, old);
-        rcgc__garbage_append(obj);
+        rcgc__garbage_append(body_of_link(g));
     }
     return n;
 }
@@ -403,10 +408,15 @@ static size_t collect_main(rcgc_state *S, int generation, size_t *collected,
     size_t m = sum.has_weakrefs ? handle_weakrefs(&unreachable, old) : 0;
     size_t found = sum.count;
     list_init(&final_unreachable);
-    if (sum.has_finalizers && finalize_garbage(&unreachable))
+    if (sum.has_finalizers && finalize_garbage(&unreachable)) {
+        /* Inside a deep deallocation, objects the callbacks and finalizers
+           freed may still wait in the queue, holding references that would
+           pass for resurrection. */
+        rcgc__drain_pending();
         found = handle_resurrected(&unreachable, &final_unreachable, old);
-    else
+    } else {
         list_merge(&unreachable, &final_unreachable);
+    }
     size_t n = delete_garbage(S, &final_unreachable, old);
     m += found - n;
 

@@ -6,14 +6,16 @@
  * the finalizer resurrects it), weakref clearing and callbacks, clear, destroy,
  * free.  This is CPython 3.12's subtype_dealloc order.
  *
- * Deallocation never recurses on the C stack: while one deallocation runs
- * (dealloc_depth > 0), a tracked-type object whose count reaches zero is
- * pushed on state->dealloc_pending, linked through its own gc_link (it is
- * untracked by then, so the link is free), and the outermost deallocation
- * drains that stack in a loop.  This is CPython's "trashcan" with a depth of
- * one: a chain of any length is freed in constant stack.  Objects of types
- * without traverse hold no references, so freeing them cannot cascade; they
- * are freed at once.
+ * Deallocation recurses, like CPython's, but only so deep: a tracked-type
+ * object whose count reaches zero while DEALLOC_MAX_DEPTH deallocations are
+ * already nested is pushed on state->dealloc_pending instead, linked through
+ * its own gc_link (it is untracked by then, so the link is free), and the
+ * outermost deallocation drains that stack when it returns.  This is CPython's
+ * "trashcan": a chain of any length is freed in bounded stack, and cascades
+ * shallower than the limit free their objects in exactly CPython's order (a
+ * child dies inside its parent's clear, so a weakref the parent still holds
+ * to it calls back).  Objects of types without traverse hold no references,
+ * so freeing them cannot cascade; they are freed at once.
  *
  * Queued objects have refcnt 0 (invariant I1); rcgc_weakref_get treats such a
  * referent as gone, so nothing can revive an object that is waiting its turn.
@@ -150,6 +152,10 @@ void rcgc_incref(void *obj)
 {
     if (!obj) return;
     RCGC_CHECK_OBJECT(obj, "rcgc_incref");
+#ifdef RCGC_DEBUG
+    if (head_of(obj)->refcnt == 0)
+        rcgc__misuse("rcgc_incref", obj, "object is being deallocated (count is zero)");
+#endif
     head_of(obj)->refcnt++;
 }
 
@@ -273,6 +279,11 @@ void rcgc__drain_pending(void)
     S->dealloc_depth--;
 }
 
+/* CPython unwinds at 50 levels of its own, larger frames; 32 of ours (a
+   decref, the teardown and the type's clear per level) stay well inside a
+   256 KiB thread stack even with AddressSanitizer's padded frames. */
+#define DEALLOC_MAX_DEPTH 32
+
 void rcgc__dealloc(obj_head *h)
 {
     rcgc_state *S = &rcgc__state;
@@ -280,7 +291,7 @@ void rcgc__dealloc(obj_head *h)
     if (type_is_gc(t)) {
         gc_link *g = (gc_link *)h - 1;
         if (g->next) list_remove(g);
-        if (S->dealloc_depth > 0) {
+        if (S->dealloc_depth >= DEALLOC_MAX_DEPTH) {
             g->next = (uintptr_t)S->dealloc_pending;
             S->dealloc_pending = g;
             return;
@@ -289,5 +300,5 @@ void rcgc__dealloc(obj_head *h)
     S->dealloc_depth++;
     dealloc_one(S, h);
     S->dealloc_depth--;
-    if (S->dealloc_depth == 0) rcgc__drain_pending();
+    if (S->dealloc_depth == 0 && S->dealloc_pending) rcgc__drain_pending();
 }

@@ -158,6 +158,10 @@ void *rcgc_weakref_new(void *referent, rcgc_weakref_callback_fn callback, void *
         return NULL;
     }
     RCGC_CHECK_OBJECT(referent, "rcgc_weakref_new");
+    if (head_of(referent)->refcnt == 0) {   /* being torn down: nothing to refer to */
+        errno = EINVAL;
+        return NULL;
+    }
     rcgc_state *S = state();
     weakref *wr = rcgc_new(&rcgc_weakref_type);
     if (!wr) return NULL;
@@ -215,7 +219,8 @@ size_t rcgc_weakref_count(const void *obj)
     if (!(head_of(obj)->type_bits & TYPE_BIT_HAS_WEAKREFS)) return 0;
     slot *s = table_find(rcgc__state.weakrefs, obj);
     size_t n = 0;
-    for (weakref *wr = s ? s->newest : NULL; wr; wr = wr->older) n++;
+    for (weakref *wr = s ? s->newest : NULL; wr; wr = wr->older)
+        n += head_of(wr)->refcnt > 0;   /* a weakref waiting in the dealloc queue is gone */
     return n;
 }
 

@@ -152,3 +152,17 @@ TEST(many_referents_exercise_the_table)
     }
     quiet_end();
 }
+
+TEST(child_dies_inside_its_parents_clear_so_the_parents_weakref_calls_back)
+{
+    /* p.a = r; p.b = weakref.ref(r, cb); del r; del p: in CPython r dies while
+       p's slots are cleared, before p's weakref goes, so cb runs. */
+    quiet_start();
+    node *p = new_node(&plain_type, 1), *r = new_node(&plain_type, 2);
+    link_slot(p, 0, r);
+    p->slot[1] = rcgc_weakref_new(r, weak_event, (void *)2);
+    rcgc_decref(r);
+    rcgc_decref(p);
+    CHECK_STR(events, "cb2 ");
+    quiet_end();
+}

@@ -21,17 +21,18 @@ MANUAL_WEIGHTS = {
     'wref': 9, 'wdrop': 3, 'wget': 3, 'wpeek': 3, 'wstore': 5, 'wcount': 2,
     'collect': 8, 'rc': 5, 'fin': 2, 'count': 4, 'saveall': 1.5,
     'garbage': 1.5, 'gclear': 1.5, 'rpop': 2, 'rclear': 1.5,
+    'chain': 1.2, 'ring': 1.2,
 }
 
 # Auto mode leaves out every operation whose effect or log depends on when the
 # automatic collections happen (README.md, "Auto mode").
 AUTO_WEIGHTS = {
     'new': 16, 'link': 22, 'unlink': 4, 'copy': 5, 'drop': 10, 'load': 6,
-    'wref': 6, 'collect': 3,
+    'wref': 6, 'collect': 3, 'chain': 1, 'ring': 1,
 }
 
 NODE_KINDS = [('p', 40), ('f', 30), ('r', 18), ('s', 12)]
-WREF_KINDS = [('n', 30), ('c', 50), ('d', 20)]
+WREF_KINDS = [('n', 30), ('c', 40), ('d', 15), ('v', 10), ('g', 5)]
 
 
 def weighted(rng, pairs):
@@ -100,6 +101,27 @@ class Generator:
         st.vars[v] = nid
         self.touch(v)
         return f'new {v} {k}'
+
+    def op_chain(self, ring=False):
+        rng, st = self.rng, self.st
+        v = rng.randrange(NVARS)
+        n = int(2 ** rng.uniform(0, 5.9))          # 1..59, mostly short
+        kinds = NODE_KINDS + [('m', 25)]
+        if self.auto:   # see op_link: no links from resurrectors in auto mode
+            kinds = [kw for kw in kinds if kw[0] not in 'rm']
+        k = weighted(rng, kinds)
+        first = st.next_id
+        st.next_id += n
+        for i in range(first, first + n):
+            st.kind[i] = 'pfrs'[i % 4] if k == 'm' else k
+            nxt = i + 1 if i + 1 < first + n else (first if ring else None)
+            st.slots[i] = [nxt, None, None]
+        st.vars[v] = first
+        self.touch(v)
+        return f'{"ring" if ring else "chain"} {v} {n} {k}'
+
+    def op_ring(self):
+        return self.op_chain(ring=True)
 
     def op_link(self):
         rng, st = self.rng, self.st

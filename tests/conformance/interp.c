@@ -189,12 +189,10 @@ static bool in_table(const void *wr)
     return false;
 }
 
-static void note_callback(void *wr, long wid)
+/* Logs a callback; false if it is not to be logged (and then must have no
+   side effect either, since rcgc may not have run it at all). */
+static bool note_callback(void *wr, long wid)
 {
-    /* Outside a collection, whether the callback of a weakref that only node
-       slots hold runs depends on the order of a cascade (README.md). */
-    if (!in_collect && !auto_mode && !in_table(wr))
-        return;
     long tid = wref_target[wid];
     /* Every weakref to a dying object must be cleared before the first
        callback runs: count the table's weakrefs that still reach it. */
@@ -207,12 +205,19 @@ static void note_callback(void *wr, long wid)
             alive++;
         rcgc_decref(obj);
     }
+    /* Outside a collection, whether the callback of a weakref that only node
+       slots hold runs depends on the order of a cascade (README.md). */
+    if (!in_collect && !auto_mode && !in_table(wr)) {
+        if (alive)
+            tokens_add(&events, "X%ld!%d", wid, alive);
+        return false;
+    }
     if (auto_mode) {
         if (alive)
             tokens_add(&all_events, "C%ld!%d", wid, alive);
         else
             tokens_add(&all_events, "C%ld", wid);
-        return;
+        return true;
     }
     int seq = cb_seq[tid]++;
     char tok[TOKEN_MAX];
@@ -222,8 +227,10 @@ static void note_callback(void *wr, long wid)
         tokens_add(&events, "%s!%d", tok, alive);
     else
         tokens_add(&events, "%s", tok);
+    return true;
 }
 
+/* The callbacks of kinds c, d, v and g, as in interp.py. */
 static void on_clear(void *wr, void *arg)
 {
     note_callback(wr, (long)(intptr_t)arg);
@@ -237,6 +244,33 @@ static void on_clear_drop(void *wr, void *arg)
             wrefs[i] = NULL;
             rcgc_decref(wr);
         }
+    }
+}
+
+static void set_var(int v, void *obj);
+
+static void on_clear_drop_var(void *wr, void *arg)
+{
+    long wid = (long)(intptr_t)arg;
+    if (note_callback(wr, wid))
+        set_var((int)(wid % NVARS), NULL);
+}
+
+static void on_clear_collect(void *wr, void *arg)
+{
+    long wid = (long)(intptr_t)arg;
+    if (note_callback(wr, wid) && in_collect)
+        tokens_add(&events, "G%ld:%zu", wid, rcgc_collect(2));
+}
+
+static rcgc_weakref_callback_fn callback_of_kind(char kind)
+{
+    switch (kind) {
+    case 'c': return on_clear;
+    case 'd': return on_clear_drop;
+    case 'v': return on_clear_drop_var;
+    case 'g': return on_clear_collect;
+    default: return NULL;
     }
 }
 
@@ -271,10 +305,23 @@ static void clear_resurrected(void)
     free(items);
 }
 
+static node *new_node(char kind, long id)
+{
+    node *n = rcgc_new(&node_types[strchr(node_kinds, kind) - node_kinds]);
+    if (!n) {
+        perror("rcgc_new");
+        exit(2);
+    }
+    n->id = id;
+    live[id] = n;
+    return n;
+}
+
 static bool allowed_in_auto(const char *name)
 {
     static const char *const names[] = {"new", "link", "unlink", "copy",
-                                        "drop", "load", "wref", "collect"};
+                                        "drop", "load", "wref", "collect",
+                                        "chain", "ring"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (!strcmp(name, names[i]))
             return true;
@@ -290,15 +337,30 @@ static void step(const op *o, char *res)
     if (auto_mode && !allowed_in_auto(name)) {
         strcpy(res, "skip");
     } else if (!strcmp(name, "new")) {
-        node *n = rcgc_new(&node_types[strchr(node_kinds, o->kind) - node_kinds]);
-        if (!n) {
-            perror("rcgc_new");
-            exit(2);
-        }
-        n->id = o->serial;
-        live[n->id] = n;
-        set_var(a, n);
+        set_var(a, new_node(o->kind, o->serial));
         snprintf(res, TOKEN_MAX, "n%ld", o->serial);
+    } else if (!strcmp(name, "chain") || !strcmp(name, "ring")) {
+        /* first -> first+1 -> ... -> last (-> first for a ring), through s0 */
+        if (auto_mode && (o->kind == 'r' || o->kind == 'm')) {
+            strcpy(res, "skip");
+            return;
+        }
+        long first = o->serial;
+        node *head = NULL, *tail = NULL;
+        for (long i = first + b - 1; i >= first; i--) {
+            char kind = o->kind == 'm' ? node_kinds[i % 4] : o->kind;
+            node *x = new_node(kind, i);
+            x->slot[0] = head;      /* takes over the reference to head */
+            if (!tail)
+                tail = x;
+            head = x;
+        }
+        if (name[0] == 'r') {
+            rcgc_incref(head);
+            tail->slot[0] = head;
+        }
+        set_var(a, head);
+        snprintf(res, TOKEN_MAX, "n%ld..n%ld", first, first + b - 1);
     } else if (!strcmp(name, "link") || !strcmp(name, "unlink")) {
         node *n = vars[a];
         if (!n || (auto_mode && is_resurrector(n)))
@@ -324,12 +386,11 @@ static void step(const op *o, char *res)
         }
     } else if (!strcmp(name, "wref")) {
         node *n = vars[b];
-        if (!n || (auto_mode && (wrefs[a] || is_resurrector(n) || o->kind == 'd'))) {
+        if (!n || (auto_mode && (wrefs[a] || is_resurrector(n) || !strchr("nc", o->kind)))) {
             strcpy(res, "skip");
         } else {
-            rcgc_weakref_callback_fn cb = o->kind == 'c' ? on_clear
-                                        : o->kind == 'd' ? on_clear_drop : NULL;
-            void *w = rcgc_weakref_new(n, cb, (void *)(intptr_t)o->serial);
+            void *w = rcgc_weakref_new(n, callback_of_kind(o->kind),
+                                       (void *)(intptr_t)o->serial);
             if (!w) {
                 perror("rcgc_weakref_new");
                 exit(2);
@@ -441,14 +502,15 @@ static const struct op_spec op_specs[] = {
     {"new", 1, {NVARS}, "pfrs"},       {"link", 3, {NVARS, NSLOTS, NVARS}, NULL},
     {"unlink", 2, {NVARS, NSLOTS}, NULL}, {"copy", 2, {NVARS, NVARS}, NULL},
     {"drop", 1, {NVARS}, NULL},        {"load", 3, {NVARS, NSLOTS, NVARS}, NULL},
-    {"wref", 2, {NWREFS, NVARS}, "ncd"}, {"wdrop", 1, {NWREFS}, NULL},
+    {"wref", 2, {NWREFS, NVARS}, "ncdvg"}, {"wdrop", 1, {NWREFS}, NULL},
     {"wget", 2, {NWREFS, NVARS}, NULL}, {"wpeek", 1, {NWREFS}, NULL},
     {"wstore", 3, {NWREFS, NVARS, NSLOTS}, NULL}, {"wcount", 1, {NVARS}, NULL},
     {"collect", 1, {3}, NULL},         {"rc", 1, {NVARS}, NULL},
     {"fin", 1, {NVARS}, NULL},         {"count", 0, {0}, NULL},
     {"saveall", 1, {2}, NULL},         {"garbage", 0, {0}, NULL},
     {"gclear", 0, {0}, NULL},          {"rpop", 1, {NVARS}, NULL},
-    {"rclear", 0, {0}, NULL},
+    {"rclear", 0, {0}, NULL},          {"chain", 2, {NVARS, 61}, "pfrsm"},
+    {"ring", 2, {NVARS, 61}, "pfrsm"},
 };
 
 static void die_bad_line(const char *line)
@@ -493,8 +555,14 @@ static bool parse_op(char *line, op *o, long *node_serial, long *wref_serial)
             die_bad_line(line);
         o->kind = k[0];
     }
-    if (!strcmp(o->name, "new"))
+    if (!strcmp(o->name, "new")) {
         o->serial = ++*node_serial;
+    } else if (!strcmp(o->name, "chain") || !strcmp(o->name, "ring")) {
+        if (o->b < 1)
+            die_bad_line(line);
+        o->serial = *node_serial + 1;
+        *node_serial += o->b;
+    }
     else if (!strcmp(o->name, "wref"))
         o->serial = ++*wref_serial;
     size_t len = 0;
@@ -545,6 +613,9 @@ static void run_program(op *ops, size_t nops, long node_count, long wref_count,
     rcgc_disable();
     rcgc_set_debug(0);
     rcgc_set_threshold(700, 10, 10);
+    rcgc_gen_stats stats_before[3];
+    for (int g = 0; g < 3; g++)
+        rcgc_get_stats(g, &stats_before[g]);
     rcgc_collect(2);
     if (auto_mode) {
         rcgc_set_threshold(thresholds[0], thresholds[1], thresholds[2]);
@@ -568,6 +639,17 @@ static void run_program(op *ops, size_t nops, long node_count, long wref_count,
         end_step(out, "final: collect 2", res);
     }
     print_alive(out, "alive: ");
+    if (!auto_mode) {
+        fputs("stats:", out);
+        for (int g = 0; g < 3; g++) {
+            rcgc_gen_stats now;
+            rcgc_get_stats(g, &now);
+            fprintf(out, " %zu,%zu,%zu", now.collections - stats_before[g].collections,
+                    now.collected - stats_before[g].collected,
+                    now.uncollectable - stats_before[g].uncollectable);
+        }
+        fputc('\n', out);
+    }
 
     rcgc_set_debug(0);
     /* Each round frees one more link of a chain of resurrectors. */

@@ -6,9 +6,9 @@ interp.c prints the same log for the same programs with rcgc.  The log must
 not depend on this interpreter's own allocations, so while a program runs
 this file allocates no object the collector tracks, apart from the nodes and
 weakrefs the program asks for: events are strings, the tables are lists made
-before the program starts, and nothing raises.  Two hidden allocations remain
-and are neutralised (see warm_freelists): the argument tuple of a weakref
-constructor call and the tuple returned by gc.get_count().
+before the program starts, and nothing raises.  CPython's own hidden tuples
+(the arguments of a weakref constructor call, the result of gc.get_count(),
+the tuple PyObject_ClearWeakRefs fills) are neutralised by warm_freelists.
 """
 import gc
 import sys
@@ -18,7 +18,7 @@ NVARS = 8
 NWREFS = 8
 SLOTS = ('s0', 's1', 's2')
 AUTO_OPS = frozenset(['new', 'link', 'unlink', 'copy', 'drop', 'load', 'wref',
-                      'collect'])
+                      'collect', 'chain', 'ring'])
 
 
 class Node:
@@ -52,6 +52,7 @@ class SuicideNode(Node):
 
 
 NODE_CLASSES = {'p': Node, 'f': FinNode, 'r': ResNode, 's': SuicideNode}
+MIXED_KINDS = 'pfrs'   # kind 'm' of chain and ring: node id % 4 picks
 
 
 class WRef(weakref.ref):
@@ -60,7 +61,7 @@ class WRef(weakref.ref):
     __slots__ = ('wid', 'tid')
 
 
-# Program state, rebuilt by start_program before each program.
+# Program state, rebuilt by run_program before each program.
 vars_ = [None] * NVARS
 wrefs = [None] * NWREFS
 resurrected = []
@@ -84,28 +85,31 @@ def note_finalizer(tag, nid):
 
 
 def note_callback(wr):
-    if not in_collect and not auto:
-        # Outside a collection, a weakref that only node slots hold may die in
-        # the same cascade as its referent, and whether its callback runs then
-        # depends on the order of that cascade, which rcgc does not promise
-        # (README.md, "Deliberate differences").  Table weakrefs cannot.
-        in_table = False
-        for i in range(NWREFS):
-            if wrefs[i] is wr:
-                in_table = True
-        if not in_table:
-            return
     tid = wr.tid
     alive = 0
     for i in range(NWREFS):
         w = wrefs[i]
         if w is not None and w is not wr and w.tid == tid and w() is not None:
             alive += 1
+    if not in_collect and not auto:
+        # Outside a collection, a weakref that only node slots hold may die in
+        # the same cascade as its referent, and whether its callback runs then
+        # depends on the order of that cascade, which rcgc does not promise
+        # (README.md, "Deliberate differences").  Table weakrefs cannot.  Such
+        # a callback is logged only if it breaks the clearing order.
+        in_table = False
+        for i in range(NWREFS):
+            if wrefs[i] is wr:
+                in_table = True
+        if not in_table:
+            if alive:
+                events.append(f'X{wr.wid}!{alive}')
+            return False
     if auto:
         # Only what does not depend on when collections happen.
         tok = f'C{wr.wid}'
         all_events.append(tok if not alive else f'{tok}!{alive}')
-        return
+        return True
     seq = cb_seq[tid]
     cb_seq[tid] = seq + 1
     cb_touched.append(tid)
@@ -115,20 +119,38 @@ def note_callback(wr):
     if alive:
         tok = f'{tok}!{alive}'
     events.append(tok)
+    return True
 
+
+# The callbacks of kinds c, d, v and g.  One that is not logged (note_callback
+# returns False) has no side effect either: rcgc may not have run it at all.
 
 def on_clear(wr):
     note_callback(wr)
 
 
 def on_clear_drop(wr):
+    """Drops its own weakref from the table: freed right after the callback."""
     note_callback(wr)
     for i in range(NWREFS):
         if wrefs[i] is wr:
             wrefs[i] = None
 
 
-CALLBACKS = {'n': None, 'c': on_clear, 'd': on_clear_drop}
+def on_clear_drop_var(wr):
+    """Drops a variable, which may free objects in the middle of a collection."""
+    if note_callback(wr):
+        vars_[wr.wid % NVARS] = None
+
+
+def on_clear_collect(wr):
+    """Asks for a collection while one runs: it must return 0."""
+    if note_callback(wr) and in_collect:
+        events.append(f'G{wr.wid}:{gc.collect()}')
+
+
+CALLBACKS = {'n': None, 'c': on_clear, 'd': on_clear_drop, 'v': on_clear_drop_var,
+             'g': on_clear_collect}
 
 
 def warm_freelists():
@@ -170,6 +192,28 @@ def step(op):
         n.id = op[4]
         vars_[a] = n
         return f'n{n.id}'
+    if name == 'chain' or name == 'ring':
+        # first -> first+1 -> ... -> last (-> first for a ring), through s0
+        if auto and (c == 'r' or c == 'm'):
+            return 'skip'
+        first = op[4]
+        head = None
+        tail = None
+        i = first + b - 1
+        while i >= first:
+            x = NODE_CLASSES[MIXED_KINDS[i % 4] if c == 'm' else c]()
+            x.s0 = head
+            x.s1 = None
+            x.s2 = None
+            x.id = i
+            if tail is None:
+                tail = x
+            head = x
+            i -= 1
+        if name == 'ring':
+            tail.s0 = head
+        vars_[a] = head
+        return f'n{first}..n{first + b - 1}'
     if name == 'link' or name == 'unlink':
         n = vars_[a]
         if n is None or (auto and n.__class__ is ResNode):
@@ -195,7 +239,7 @@ def step(op):
         n = vars_[b]
         if n is None:
             return 'skip'
-        if auto and (wrefs[a] is not None or n.__class__ is ResNode or c == 'd'):
+        if auto and (wrefs[a] is not None or n.__class__ is ResNode or c not in 'nc'):
             return 'skip'
         w = WRef(n, CALLBACKS[c])
         w.wid = op[4]
@@ -263,8 +307,9 @@ def step(op):
         for i in range(len(resurrected)):
             if resurrected[i].id < resurrected[k].id:
                 k = i
-        vars_[a] = resurrected.pop(k)
-        return node_name(vars_[a])
+        x = resurrected.pop(k)
+        vars_[a] = x
+        return node_name(x)
     if name == 'rclear':
         resurrected.clear()
         return 'ok'
@@ -286,13 +331,14 @@ def end_step(out, label, res):
 INT_ARGS = {'new': 1, 'link': 3, 'unlink': 2, 'copy': 2, 'drop': 1, 'load': 3,
             'wref': 2, 'wdrop': 1, 'wget': 2, 'wpeek': 1, 'wstore': 3,
             'wcount': 1, 'collect': 1, 'rc': 1, 'fin': 1, 'count': 0,
-            'saveall': 1, 'garbage': 0, 'gclear': 0, 'rpop': 1, 'rclear': 0}
+            'saveall': 1, 'garbage': 0, 'gclear': 0, 'rpop': 1, 'rclear': 0,
+            'chain': 2, 'ring': 2}
 ARG_LIMITS = {'new': (NVARS,), 'link': (NVARS, 3, NVARS), 'unlink': (NVARS, 3),
               'copy': (NVARS, NVARS), 'drop': (NVARS,), 'load': (NVARS, 3, NVARS),
               'wref': (NWREFS, NVARS), 'wdrop': (NWREFS,), 'wget': (NWREFS, NVARS),
               'wpeek': (NWREFS,), 'wstore': (NWREFS, NVARS, 3), 'wcount': (NVARS,),
               'collect': (3,), 'rc': (NVARS,), 'fin': (NVARS,), 'saveall': (2,),
-              'rpop': (NVARS,)}
+              'rpop': (NVARS,), 'chain': (NVARS, 61), 'ring': (NVARS, 61)}
 
 
 def parse(lines):
@@ -313,6 +359,8 @@ def parse(lines):
         if name not in INT_ARGS:
             raise ValueError(f'bad line {raw!r}')
         nint = INT_ARGS[name]
+        if len(f) != 1 + nint + (name in ('new', 'wref', 'chain', 'ring')):
+            raise ValueError(f'bad line {raw!r}')
         args = [int(x) for x in f[1:1 + nint]] + f[1 + nint:]
         limits = ARG_LIMITS.get(name, ())
         for x, lim in zip(args, limits):
@@ -322,11 +370,17 @@ def parse(lines):
             raise ValueError(f'bad line {raw!r}')
         if name == 'wref' and (len(args) != 3 or args[2] not in CALLBACKS):
             raise ValueError(f'bad line {raw!r}')
+        if name in ('chain', 'ring') and (len(args) != 3 or args[1] < 1 or
+                                          args[2] not in 'pfrsm' or len(args[2]) != 1):
+            raise ValueError(f'bad line {raw!r}')
         args += [None] * (3 - len(args))
         serial = 0
         if name == 'new':
             node_serial += 1
             serial = node_serial
+        elif name in ('chain', 'ring'):
+            serial = node_serial + 1
+            node_serial += args[1]
         elif name == 'wref':
             wref_serial += 1
             serial = wref_serial
@@ -334,6 +388,12 @@ def parse(lines):
     if mode is None or mode[0] not in ('manual', 'auto'):
         raise ValueError('missing "mode manual" or "mode auto T0 T1 T2" line')
     return mode, ops, node_serial
+
+
+def gc_stats():
+    """gc.get_stats() as [(collections, collected, uncollectable)] per generation."""
+    return [(d['collections'], d['collected'], d['uncollectable'])
+            for d in gc.get_stats()]
 
 
 def live_node_ids():
@@ -375,7 +435,9 @@ def run_program(lines, out):
     gc.disable()
     gc.set_debug(0)
     gc.set_threshold(700, 10, 10)
+    gc.collect()         # the interpreter's garbage, before freezing it
     gc.freeze()          # the interpreter's own objects stay out of the way
+    stats_before = gc_stats()
     gc.collect()
     warm_freelists()
     if auto:
@@ -399,6 +461,10 @@ def run_program(lines, out):
     else:
         end_step(log, 'final: collect 2', f'{gc.collect()}')
     log.append('alive: ' + ' '.join(f'n{x}' for x in live_node_ids()))
+    if not auto:
+        log.append('stats: ' + ' '.join(
+            ','.join(f'{now - before}' for now, before in zip(g1, g0))
+            for g1, g0 in zip(gc_stats(), stats_before)))
     teardown()
     leaked = live_node_ids()
     if leaked:

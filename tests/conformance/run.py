@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 import gen  # noqa: E402
 
 INTERP_PY = os.path.join(HERE, 'interp.py')
@@ -32,12 +33,12 @@ def find_python(explicit):
     """The CPython that plays the oracle: 3.12 first, then 3.11-3.13."""
     probe = ('import sys; i = sys.implementation; '
              'print(i.name, "%d.%d.%d" % sys.version_info[:3])')
-    candidates = []
     if explicit:
-        candidates.append(([explicit], None))
-    candidates.append((['python3.12'], {'PYENV_VERSION': '3.12.1'}))
-    candidates += [([name], None) for name in
-                   ('python3.12', 'python3.13', 'python3.11', 'python3')]
+        candidates = [([explicit], None)]
+    else:
+        candidates = [(['python3.12'], {'PYENV_VERSION': '3.12.1'})]
+        candidates += [([name], None) for name in
+                       ('python3.12', 'python3.13', 'python3.11', 'python3')]
     for cmd, extra_env in candidates:
         if not shutil.which(cmd[0]):
             continue
@@ -53,6 +54,8 @@ def find_python(explicit):
         major, minor = (int(x) for x in fields[1].split('.')[:2])
         if explicit or (major == 3 and 11 <= minor <= 13):
             return cmd, env, fields[1]
+    if explicit:
+        sys.exit(f'conformance: --python {explicit} is not a working CPython')
     sys.exit('conformance: no CPython 3.11-3.13 found (tried PYENV_VERSION=3.12.1 '
              'python3.12, python3.12, python3.13, python3.11, python3): cannot run')
 
@@ -235,7 +238,7 @@ def main():
     plan = []   # (mode, seeds, kind)
     for mode in modes:
         share = {'manual': 80000, 'auto': 20000}[mode] if a.long else \
-            {'manual': 550, 'auto': 165}[mode]
+            {'manual': 2200, 'auto': 660}[mode]
         count = a.count if a.count is not None else share * 10 // 11
         fresh = a.fresh if a.fresh is not None else share - share * 10 // 11
         if a.only:
