@@ -74,6 +74,7 @@ auto = False
 in_collect = False
 rc_offset = 0
 tuple_pools = []       # lists of spare tuples, one list per size
+FREELIST_DEPTH = NVARS + 4
 
 
 def note_finalizer(tag, nid):
@@ -162,9 +163,12 @@ def warm_freelists():
     # PyObject_ClearWeakRefs keeps n weakrefs and their callbacks while they
     # run; larger ones are not kept on a free list).  Releasing a tuple made
     # before the program started refills a list at no cost to the count.
+    # Callbacks that drop variables nest weakref clearings, each holding its
+    # own tuple, at most once per variable: hence a dozen tuples of each size.
     for pool in tuple_pools:
-        if pool:
-            pool.pop()
+        for _ in range(FREELIST_DEPTH):
+            if pool:
+                pool.pop()
 
 
 def node_name(x):
@@ -428,7 +432,7 @@ def run_program(lines, out):
     finalized = [0] * (nnodes + 1)
     cb_seq = [0] * (nnodes + 1)
     ncollect2 = sum(1 for op in ops if op[0] == 'collect' and op[1] == 2)
-    tuple_pools = [[tuple(range(size)) for _ in range(ncollect2 + 2)]
+    tuple_pools = [[tuple(range(size)) for _ in range((ncollect2 + 2) * FREELIST_DEPTH)]
                    for size in (2, 3, 4, 6, 8, 10, 12, 14, 16, 18, 20)]
     log = []
     nops = len(ops)

@@ -143,7 +143,7 @@ def shrink(runner, program, budget_s=90):
     while len(ops) >= 2 and time.time() < deadline:
         size = max(1, len(ops) // n)
         chunks = [ops[i:i + size] for i in range(0, len(ops), size)]
-        subsets = [c for c in chunks] if n > 2 else []
+        subsets = list(chunks) if n > 2 else []
         complements = [ops[:i * size] + ops[(i + 1) * size:] for i in range(len(chunks))]
         found = first_failing(subsets) or first_failing(complements)
         if found is not None:
@@ -154,6 +154,15 @@ def shrink(runner, program, budget_s=90):
             break
         else:
             n = min(len(ops), 2 * n)
+    # Then shorten chains and rings, halving their length while it fails.
+    for i, line in enumerate(ops):
+        f = line.split()
+        while f[0] in ('chain', 'ring') and int(f[2]) > 1 and time.time() < deadline:
+            shorter = ops[:i] + [' '.join(f[:2] + [str(int(f[2]) // 2)] + f[3:])] + ops[i + 1:]
+            if first_failing([shorter]) is None:
+                break
+            ops = shorter
+            f = ops[i].split()
     return join_program(head, ops)
 
 
