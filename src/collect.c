@@ -2,10 +2,13 @@
  * The cycle collector: CPython 3.12's gc_collect_main, phase by phase.
  *
  *  1. merge the younger generations into the one collected ("young");
- *  2. update_refs:   gc_refs = refcnt for every object in young;
- *  3. subtract_refs: for every reference between two objects of young,
- *                    gc_refs of the target minus one.  What remains counts
- *                    references from outside young;
+ *  2. update_refs:   mark every object of young as collected, with an
+ *                    internal count of 0;
+ *  3. subtract_refs: for every reference between two objects of young, one
+ *                    more internal reference for the target.  gc_refs =
+ *                    refcnt - internal counts references from outside young
+ *                    (a full collection with nothing frozen does 2 and 3 in
+ *                    one pass: count_refs_full);
  *  4. move_unreachable: objects with gc_refs > 0 and everything reachable from
  *                    them stay; the rest move to "unreachable";
  *  5. survivors move to the next generation (long-lived bookkeeping);
@@ -16,13 +19,13 @@
  *     (and what they reach) survive, without a second finalizer call;
  *  9. the rest are cleared: type->clear on each, which drops their references
  *     so that counts reach zero and ordinary deallocation frees them.  What is
- *     still alive afterwards cannot be broken (no clear) and is uncollectable:
- *     it goes to the garbage list.
+ *     still alive and still unreachable afterwards is held by a cycle no clear
+ *     can break: uncollectable, it goes to the garbage list.
  *
- * Memory: none beyond the headers.  gc_refs lives in the upper bits of
- * gc_link.prev during phases 2-4 (the young list is singly linked meanwhile,
- * through next), PREV_COLLECTING marks members of the collected set, and
- * NEXT_UNREACHABLE marks members of the unreachable list until phase 6 starts.
+ * Memory: none beyond the headers.  The internal count lives in the upper
+ * bits of gc_link.prev during phases 2-4 (the young list is singly linked
+ * meanwhile, through next), PREV_COLLECTING marks members of the collected set,
+ * and NEXT_UNREACHABLE marks members of the unreachable list until phase 6.
  * No user code runs during phases 2-4; from phase 6 on, user code (callbacks,
  * finalizers, clear) may free any object, so every loop re-reads the list
  * head instead of holding a cursor.

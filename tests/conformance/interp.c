@@ -181,14 +181,6 @@ static void node_name(char *buf, const void *obj)
 
 /* ---- weakref callbacks ---------------------------------------------------- */
 
-static bool in_table(const void *wr)
-{
-    for (int i = 0; i < NWREFS; i++)
-        if (wrefs[i] == wr)
-            return true;
-    return false;
-}
-
 /* Logs a callback; false if it is not to be logged (and then must have no
    side effect either, since rcgc may not have run it at all). */
 static bool note_callback(void *wr, long wid)
@@ -204,13 +196,6 @@ static bool note_callback(void *wr, long wid)
         if (obj && ((node *)obj)->id == tid)
             alive++;
         rcgc_decref(obj);
-    }
-    /* Outside a collection, whether the callback of a weakref that only node
-       slots hold runs depends on the order of a cascade (README.md). */
-    if (!in_collect && !auto_mode && !in_table(wr)) {
-        if (alive)
-            tokens_add(&events, "X%ld!%d", wid, alive);
-        return false;
     }
     if (auto_mode) {
         if (alive)
@@ -459,15 +444,7 @@ static void step(const op *o, char *res)
         if (!nresurrected) {
             strcpy(res, "skip");
         } else {
-            /* The oldest node, as in interp.py. */
-            size_t k = 0;
-            for (size_t i = 0; i < nresurrected; i++)
-                if (((node *)resurrected[i])->id < ((node *)resurrected[k])->id)
-                    k = i;
-            void *x = resurrected[k];
-            memmove(&resurrected[k], &resurrected[k + 1],
-                    (nresurrected - k - 1) * sizeof *resurrected);
-            nresurrected--;
+            void *x = resurrected[--nresurrected];   /* list.pop() */
             node_name(res, x);
             set_var(a, x);
         }

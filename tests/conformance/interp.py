@@ -92,20 +92,6 @@ def note_callback(wr):
         w = wrefs[i]
         if w is not None and w is not wr and w.tid == tid and w() is not None:
             alive += 1
-    if not in_collect and not auto:
-        # Outside a collection, a weakref that only node slots hold may die in
-        # the same cascade as its referent, and whether its callback runs then
-        # depends on the order of that cascade, which rcgc does not promise
-        # (README.md, "Deliberate differences").  Table weakrefs cannot.  Such
-        # a callback is logged only if it breaks the clearing order.
-        in_table = False
-        for i in range(NWREFS):
-            if wrefs[i] is wr:
-                in_table = True
-        if not in_table:
-            if alive:
-                events.append(f'X{wr.wid}!{alive}')
-            return False
     if auto:
         # Only what does not depend on when collections happen.
         tok = f'C{wr.wid}'
@@ -303,15 +289,9 @@ def step(op):
         gc.garbage.clear()
         return 'ok'
     if name == 'rpop':
-        # The oldest node: the order of the list follows the order of a
-        # cascade, which is not part of the contract.
         if not resurrected:
             return 'skip'
-        k = 0
-        for i in range(len(resurrected)):
-            if resurrected[i].id < resurrected[k].id:
-                k = i
-        x = resurrected.pop(k)
+        x = resurrected.pop()
         vars_[a] = x
         return node_name(x)
     if name == 'rclear':
