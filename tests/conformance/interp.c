@@ -313,8 +313,42 @@ static bool allowed_in_auto(const char *name)
     return false;
 }
 
+/* interp.py's step() keeps what it works on in local variables, which
+   CPython releases only when step() returns, in the order the function first
+   names them (n, head, tail, x, w).  A local can be the last reference to a
+   node (a callback dropped the variable), so the order of that release shows
+   in the log: hold the same references here and release them the same way. */
+enum { LOCAL_N, LOCAL_HEAD, LOCAL_TAIL, LOCAL_X, LOCAL_W, NLOCALS };
+static void *locals[NLOCALS];
+
+static void hold(int local, void *obj)
+{
+    if (obj)
+        rcgc_incref(obj);
+    void *old = locals[local];
+    locals[local] = obj;
+    rcgc_decref(old);
+}
+
+static void release_locals(void)
+{
+    for (int i = 0; i < NLOCALS; i++) {
+        void *obj = locals[i];
+        locals[i] = NULL;
+        rcgc_decref(obj);
+    }
+}
+
+static void run_op(const op *o, char *res);
+
 /* Runs one operation and writes what to log into res. */
 static void step(const op *o, char *res)
+{
+    run_op(o, res);
+    release_locals();
+}
+
+static void run_op(const op *o, char *res)
 {
     const char *name = o->name;
     int a = o->a, b = o->b, c = o->c;
@@ -322,7 +356,9 @@ static void step(const op *o, char *res)
     if (auto_mode && !allowed_in_auto(name)) {
         strcpy(res, "skip");
     } else if (!strcmp(name, "new")) {
-        set_var(a, new_node(o->kind, o->serial));
+        node *n = new_node(o->kind, o->serial);
+        hold(LOCAL_N, n);
+        set_var(a, n);
         snprintf(res, TOKEN_MAX, "n%ld", o->serial);
     } else if (!strcmp(name, "chain") || !strcmp(name, "ring")) {
         /* first -> first+1 -> ... -> last (-> first for a ring), through s0 */
@@ -344,10 +380,14 @@ static void step(const op *o, char *res)
             rcgc_incref(head);
             tail->slot[0] = head;
         }
+        hold(LOCAL_HEAD, head);
+        hold(LOCAL_TAIL, tail);
+        hold(LOCAL_X, head);
         set_var(a, head);
         snprintf(res, TOKEN_MAX, "n%ld..n%ld", first, first + b - 1);
     } else if (!strcmp(name, "link") || !strcmp(name, "unlink")) {
         node *n = vars[a];
+        hold(LOCAL_N, n);
         if (!n || (auto_mode && is_resurrector(n)))
             strcpy(res, "skip");
         else
@@ -360,7 +400,10 @@ static void step(const op *o, char *res)
         set_var(a, NULL);
     } else if (!strcmp(name, "load")) {
         node *n = vars[a];
+        hold(LOCAL_N, n);
         void *x = n ? n->slot[b] : NULL;
+        if (n)
+            hold(LOCAL_X, x);
         if (!n || (x && !is_node(x))) {
             strcpy(res, "skip");
         } else {
@@ -371,6 +414,7 @@ static void step(const op *o, char *res)
         }
     } else if (!strcmp(name, "wref")) {
         node *n = vars[b];
+        hold(LOCAL_N, n);
         if (!n || (auto_mode && (wrefs[a] || is_resurrector(n) || !strchr("nc", o->kind)))) {
             strcpy(res, "skip");
         } else {
@@ -381,6 +425,7 @@ static void step(const op *o, char *res)
                 exit(2);
             }
             wref_target[o->serial] = n->id;
+            hold(LOCAL_W, w);
             void *old = wrefs[a];
             wrefs[a] = w;
             rcgc_decref(old);
@@ -395,10 +440,12 @@ static void step(const op *o, char *res)
             rcgc_decref(old);
         }
     } else if (!strcmp(name, "wget") || !strcmp(name, "wpeek")) {
+        hold(LOCAL_W, wrefs[a]);
         if (!wrefs[a]) {
             strcpy(res, "skip");
         } else {
             void *x = rcgc_weakref_get(wrefs[a]);
+            hold(LOCAL_X, x);
             node_name(res, x);
             if (name[1] == 'g')
                 set_var(b, x);
@@ -406,6 +453,8 @@ static void step(const op *o, char *res)
                 rcgc_decref(x);
         }
     } else if (!strcmp(name, "wstore")) {
+        hold(LOCAL_N, vars[b]);
+        hold(LOCAL_W, wrefs[a]);
         if (!vars[b] || !wrefs[a])
             strcpy(res, "skip");
         else
@@ -445,6 +494,7 @@ static void step(const op *o, char *res)
             strcpy(res, "skip");
         } else {
             void *x = resurrected[--nresurrected];   /* list.pop() */
+            hold(LOCAL_X, x);
             node_name(res, x);
             set_var(a, x);
         }
