@@ -39,6 +39,39 @@
 static inline obj_head *link_head(gc_link *g) { return (obj_head *)(g + 1); }
 static inline const rcgc_type *link_type(gc_link *g) { return head_type(link_head(g)); }
 
+#ifdef RCGC_DEBUG
+/* CPython's validate_list: walk a list and check its links and marks (I2,
+   I5).  `collecting` and `unreachable` say whether every member must carry
+   PREV_COLLECTING / NEXT_UNREACHABLE.  Debug builds only: it costs a pass. */
+static void validate_list(gc_link *list, bool collecting, bool unreachable)
+{
+    gc_link *prev = list;
+    for (gc_link *g = link_next(list); g != list; prev = g, g = link_next(g)) {
+        RCGC_ASSERT(link_prev(g) == prev);
+        RCGC_ASSERT(((g->prev & PREV_COLLECTING) != 0) == collecting);
+        RCGC_ASSERT((g->prev & (uintptr_t)2) == 0);   /* no PREV_COUNTED */
+        RCGC_ASSERT(((g->next & NEXT_UNREACHABLE) != 0) == unreachable);
+        RCGC_ASSERT(link_head(g)->magic == OBJ_MAGIC_LIVE);
+        RCGC_ASSERT(link_head(g)->refcnt > 0);
+        RCGC_ASSERT(type_is_gc(link_type(g)));
+    }
+    RCGC_ASSERT(link_prev(list) == prev);
+}
+
+static void validate_generations(rcgc_state *S)
+{
+    for (int i = 0; i < RCGC_NUM_GENERATIONS; i++)
+        validate_list(&S->generations[i].head, false, false);
+    validate_list(&S->permanent, false, false);
+}
+#define VALIDATE_LIST(list, collecting, unreachable) \
+    validate_list((list), (collecting), (unreachable))
+#define VALIDATE_GENERATIONS(S) validate_generations(S)
+#else
+#define VALIDATE_LIST(list, collecting, unreachable) ((void)0)
+#define VALIDATE_GENERATIONS(S) ((void)0)
+#endif
+
 /* While phases 2-4 run, prev counts the references found inside the
    collected set ("internal"); gc_refs, the references from outside, is read
    as refcnt - internal.  Counting up rather than down lets a full collection
@@ -387,6 +420,7 @@ static size_t collect_main(rcgc_state *S, int generation, size_t *collected,
                      rcgc__list_size(&S->permanent));
         t0 = now_seconds();
     }
+    VALIDATE_GENERATIONS(S);
     if (generation + 1 < RCGC_NUM_GENERATIONS) S->generations[generation + 1].count += 1;
     for (int i = 0; i <= generation; i++) S->generations[i].count = 0;
     for (int i = 0; i < generation; i++)
@@ -398,6 +432,8 @@ static size_t collect_main(rcgc_state *S, int generation, size_t *collected,
     gc_link unreachable, final_unreachable;
     bool everything = young == old && list_is_empty(&S->permanent);
     size_t reachable = deduce_unreachable(young, &unreachable, everything);
+    VALIDATE_LIST(young, false, false);
+    VALIDATE_LIST(&unreachable, true, true);
     if (young != old) {
         if (generation == RCGC_NUM_GENERATIONS - 2) S->long_lived_pending += reachable;
         list_merge(young, old);
@@ -407,6 +443,7 @@ static size_t collect_main(rcgc_state *S, int generation, size_t *collected,
     }
     unreachable_summary sum =
         clear_unreachable_mask(&unreachable, S->debug & RCGC_DEBUG_COLLECTABLE);
+    VALIDATE_LIST(&unreachable, true, false);
 
     size_t m = sum.has_weakrefs ? handle_weakrefs(&unreachable, old) : 0;
     size_t found = sum.count;
@@ -426,6 +463,7 @@ static size_t collect_main(rcgc_state *S, int generation, size_t *collected,
     if (S->debug & RCGC_DEBUG_STATS)
         rcgc__printf("gc: done, %zu unreachable, %zu uncollectable, %.4fs elapsed\n",
                      n + m, n, now_seconds() - t0);
+    VALIDATE_GENERATIONS(S);
     rcgc_gen_stats *st = &S->stats[generation];
     st->collections++;
     st->collected += m;
