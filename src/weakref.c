@@ -98,11 +98,17 @@ static slot *table_insert(rcgc_state *S, const void *key)
     return &t->slots[i];
 }
 
+/* The last entry gone, the table goes too: memory in use returns to what it
+   was before the first weakref. */
 static void table_delete(weakref_table *t, slot *s)
 {
     s->key = TOMBSTONE;
     s->newest = NULL;
-    t->used--;
+    if (--t->used == 0) {
+        rcgc__free(t->slots, t->cap * sizeof *t->slots);
+        rcgc__free(t, sizeof *t);
+        rcgc__state.weakrefs = NULL;
+    }
 }
 
 /* ---- the weakref type --------------------------------------------------------- */
