@@ -115,7 +115,8 @@ RCGC_API size_t rcgc_memory_in_use(void);
 /* gc.collect(generation): collect generations 0..generation (2 = full).
    Returns the number of unreachable objects found (collected plus
    uncollectable, never resurrected ones).  0 if a collection is already
-   running; 0 with errno = EINVAL for a generation outside 0..2. */
+   running or a rcgc_get_objects / rcgc_get_referrers callback is; 0 with
+   errno = EINVAL for a generation outside 0..2. */
 RCGC_API size_t rcgc_collect(int generation);
 
 RCGC_API void rcgc_enable(void);
@@ -165,7 +166,9 @@ RCGC_API void rcgc_untrack(void *obj);
 
 /* Call fn for each tracked object in `generation` (-1: all three, not the
    frozen ones).  Returns 0, fn's first non-zero result, or -1 with errno =
-   EINVAL for a bad generation.  fn must not free or create objects. */
+   EINVAL for a bad generation.  fn must not free, track or untrack objects
+   (debug builds abort if it does); it may create objects and incref them
+   (no collection runs until it returns: rcgc_collect returns 0 meanwhile). */
 RCGC_API int rcgc_get_objects(int generation, rcgc_visit_fn fn, void *arg);
 /* Call fn for each tracked object (frozen ones excluded, as in CPython) that
    holds a reference to obj.  Same return convention, same restriction. */

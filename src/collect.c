@@ -490,7 +490,10 @@ size_t rcgc_collect(int generation)
         errno = EINVAL;
         return 0;
     }
-    if (S->collecting) return 0;
+    /* As in CPython, a collection asked for while one runs does nothing;
+       nor does one asked for from a get_objects / get_referrers callback,
+       which walks the lists a collection would rearrange. */
+    if (S->collecting || S->inspecting) return 0;
     S->collecting = true;
     size_t n = rcgc__collect_with_callbacks(generation);
     S->collecting = false;

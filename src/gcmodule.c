@@ -176,13 +176,22 @@ void rcgc__invoke_callbacks(rcgc_phase phase, int generation, size_t collected,
 
 /* ---- inspection -------------------------------------------------------------- */
 
+/* Calls user code while walking a generation list: the callback must not
+   free, track or untrack objects (debug builds check, see inspecting). */
+static int call_inspector(rcgc_visit_fn fn, void *obj, void *arg)
+{
+    rcgc_state *S = &rcgc__state;
+    S->inspecting++;
+    int r = fn(obj, arg);
+    S->inspecting--;
+    return r;
+}
+
 static int visit_list(const gc_link *list, rcgc_visit_fn fn, void *arg)
 {
-    for (gc_link *g = link_next(list); g != list;) {
-        gc_link *next = link_next(g);
-        int r = fn(body_of_link(g), arg);
+    for (gc_link *g = link_next(list); g != list; g = link_next(g)) {
+        int r = call_inspector(fn, body_of_link(g), arg);
         if (r) return r;
-        g = next;
     }
     return 0;
 }
@@ -221,7 +230,7 @@ int rcgc_get_referrers(const void *obj, rcgc_visit_fn fn, void *arg)
             void *candidate = body_of_link(g);
             const rcgc_type *t = head_type(head_of(candidate));
             if (t->traverse(candidate, is_target, (void *)obj)) {
-                int r = fn(candidate, arg);
+                int r = call_inspector(fn, candidate, arg);
                 if (r) return r;
             }
             g = next;

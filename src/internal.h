@@ -194,6 +194,9 @@ typedef struct rcgc_state {
     gc_link *dealloc_pending;       /* singly linked through next */
 
     weakref_table *weakrefs;
+    /* rcgc_get_objects / rcgc_get_referrers callbacks running: they walk the
+       generation lists, so debug builds refuse to free or move objects. */
+    unsigned inspecting;
 
     rcgc_alloc_hook_fn alloc_hook;
     void *alloc_hook_arg;
@@ -240,6 +243,9 @@ void rcgc__weakref_run_callback(void *wr);
 
 #ifdef RCGC_DEBUG
 void rcgc__check_object(const void *obj, const char *what);
+/* Abort if a get_objects/get_referrers callback is running (see inspecting). */
+void rcgc__check_not_inspecting(const void *obj, const char *what);
+#define RCGC_CHECK_NOT_INSPECTING(obj, what) rcgc__check_not_inspecting((obj), (what))
 /* Abort with one line: what was called, the problem, type, address, count. */
 void rcgc__misuse(const char *what, const void *obj, const char *problem)
     __attribute__((noreturn));
@@ -248,6 +254,7 @@ void rcgc__misuse(const char *what, const void *obj, const char *problem)
     ((cond) ? (void)0 : rcgc__assert_fail(#cond, __FILE__, __LINE__))
 void rcgc__assert_fail(const char *cond, const char *file, int line) __attribute__((noreturn));
 #else
+#define RCGC_CHECK_NOT_INSPECTING(obj, what) ((void)0)
 #define RCGC_CHECK_OBJECT(obj, what) ((void)0)
 #define RCGC_ASSERT(cond) ((void)0)
 #endif

@@ -100,6 +100,14 @@ void rcgc__check_object(const void *obj, const char *what)
     abort();
 }
 
+void rcgc__check_not_inspecting(const void *obj, const char *what)
+{
+    if (rcgc__state.inspecting)
+        rcgc__misuse(what, obj,
+                     "called from a rcgc_get_objects / rcgc_get_referrers callback, "
+                     "which must not free, track or untrack objects");
+}
+
 void rcgc__assert_fail(const char *cond, const char *file, int line)
 {
     fprintf(stderr, "rcgc: internal invariant failed: %s (%s:%d)\n", cond, file, line);
@@ -139,7 +147,7 @@ void *rcgc_new(const rcgc_type *type)
         gc_generation *young = &S->generations[0];
         young->count++;
         if (young->count > young->threshold && young->threshold && S->enabled &&
-            !S->collecting)
+            !S->collecting && !S->inspecting)
             rcgc__maybe_collect();
         list_append(link_of(obj), &young->head);
     }
@@ -199,6 +207,7 @@ void rcgc_track(void *obj)
 {
     if (!obj) return;
     RCGC_CHECK_OBJECT(obj, "rcgc_track");
+    RCGC_CHECK_NOT_INSPECTING(obj, "rcgc_track");
     if (type_is_gc(head_type(head_of(obj)))) rcgc__track_young(obj);
 }
 
@@ -206,6 +215,7 @@ void rcgc_untrack(void *obj)
 {
     if (!obj) return;
     RCGC_CHECK_OBJECT(obj, "rcgc_untrack");
+    RCGC_CHECK_NOT_INSPECTING(obj, "rcgc_untrack");
     if (!type_is_gc(head_type(head_of(obj)))) return;
     gc_link *g = link_of(obj);
     if (g->next) list_remove(g);
@@ -288,6 +298,7 @@ void rcgc__drain_pending(void)
 void rcgc__dealloc(obj_head *h)
 {
     rcgc_state *S = &rcgc__state;
+    RCGC_CHECK_NOT_INSPECTING(body_of_head(h), "rcgc_decref");
     if (!type_is_gc(head_type(h))) {
         dealloc_one(S, h);      /* holds no references: cannot cascade */
         return;

@@ -302,3 +302,23 @@ TEST(thresholds_and_switches_round_trip)
     CHECK_EQ(rcgc_get_debug(), 2u | 4u | 32u);
     rcgc_set_debug(0);
 }
+
+static size_t collect_result_inside = 99;
+static int collect_inside_walk(void *obj, void *arg)
+{
+    (void)obj, (void)arg;
+    collect_result_inside = rcgc_collect(2);
+    return 1;
+}
+
+TEST(collect_from_a_get_objects_callback_returns_0)
+{
+    quiet_start();
+    node *a = new_node(&plain_type, 1);
+    link_slot(a, 0, a);
+    rcgc_decref(a);
+    CHECK_EQ(rcgc_get_objects(-1, collect_inside_walk, NULL), 1);
+    CHECK_EQ(collect_result_inside, 0);
+    CHECK_EQ(rcgc_collect(2), 1);
+    quiet_end();
+}

@@ -190,12 +190,26 @@ static void random_step(void)
 }
 
 /* Break what no clear can: the garbage list holds stuck cycles; emptying
-   their slots lets them go. */
-static int break_stuck(void *obj, void *arg)
+   their slots lets them go.  rcgc_get_objects' callback must not free
+   anything, so it only collects them (with a reference) for later. */
+static void *stuck_found[4096];
+static int nstuck_found;
+static int find_stuck(void *obj, void *arg)
 {
     (void)arg;
-    if (rcgc_typeof(obj) == &stuck_type) s_clear(obj);
+    if (rcgc_typeof(obj) == &stuck_type && nstuck_found < 4096) {
+        rcgc_incref(obj);
+        stuck_found[nstuck_found++] = obj;
+    }
     return 0;
+}
+
+static void break_stuck(void)
+{
+    nstuck_found = 0;
+    rcgc_get_objects(-1, find_stuck, NULL);
+    for (int i = 0; i < nstuck_found; i++) s_clear(stuck_found[i]);
+    for (int i = 0; i < nstuck_found; i++) rcgc_decref(stuck_found[i]);
 }
 
 static int count_one(void *obj, void *arg)
@@ -238,7 +252,7 @@ TEST(random_use_of_everything_leaves_nothing_behind)
         /* finalizers run by these collections may resurrect (once each) */
         while (nresurrected) rcgc_decref(resurrected[--nresurrected]);
         rcgc_collect(2);
-        rcgc_get_objects(-1, break_stuck, NULL);
+        break_stuck();
         rcgc_garbage_clear();
     }
     rcgc_collect(2);
