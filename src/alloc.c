@@ -40,11 +40,12 @@ static bool allowed(rcgc_state *S, size_t size)
     return true;
 }
 
-void *rcgc__alloc(size_t size)
+static void *allocate(size_t size, bool zeroed)
 {
     rcgc_state *S = state();
     if (!allowed(S, size)) return NULL;
-    void *p = backend_malloc(size ? size : 1);
+    size_t asked = size ? size : 1;
+    void *p = zeroed ? backend_calloc(asked) : backend_malloc(asked);
     if (!p) {
         errno = ENOMEM;
         return NULL;
@@ -53,18 +54,8 @@ void *rcgc__alloc(size_t size)
     return p;
 }
 
-void *rcgc__calloc(size_t size)
-{
-    rcgc_state *S = state();
-    if (!allowed(S, size)) return NULL;
-    void *p = backend_calloc(size ? size : 1);
-    if (!p) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    S->bytes_in_use += size;
-    return p;
-}
+void *rcgc__alloc(size_t size) { return allocate(size, false); }
+void *rcgc__calloc(size_t size) { return allocate(size, true); }
 
 void *rcgc__realloc(void *p, size_t old_size, size_t new_size)
 {

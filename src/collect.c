@@ -4,11 +4,11 @@
  *  1. merge the younger generations into the one collected ("young");
  *  2. update_refs:   mark every object of young as collected, with an
  *                    internal count of 0;
- *  3. subtract_refs: for every reference between two objects of young, one
+ *  3. count_refs:    for every reference between two objects of young, one
  *                    more internal reference for the target.  gc_refs =
  *                    refcnt - internal counts references from outside young
  *                    (a full collection with nothing frozen does 2 and 3 in
- *                    one pass: count_refs_full);
+ *                    one pass: count_refs);
  *  4. move_unreachable: objects with gc_refs > 0 and everything reachable from
  *                    them stay; the rest move to "unreachable";
  *  5. survivors move to the next generation (long-lived bookkeeping);
@@ -75,7 +75,7 @@ static void validate_generations(rcgc_state *S)
 /* While phases 2-4 run, prev counts the references found inside the
    collected set ("internal"); gc_refs, the references from outside, is read
    as refcnt - internal.  Counting up rather than down lets a full collection
-   start counting an object before its own turn comes (see count_refs_full). */
+   start counting an object before its own turn comes (see count_refs). */
 static inline size_t gc_internal(const gc_link *g) { return g->prev >> PREV_SHIFT; }
 static inline size_t gc_get_refs(gc_link *g)
 {
@@ -119,9 +119,16 @@ static void update_refs(gc_link *young)
    Counting commutes, so the delay changes no result. */
 #define COUNT_AHEAD 16
 
+/* In a full collection with nothing frozen, every tracked object is a
+   member, so phases 2 and 3 share one pass: a target can be counted before
+   its own turn comes, and PREV_COUNTED tells an object whose count has
+   started from one whose prev still holds its list pointer. */
+#define PREV_COUNTED ((uintptr_t)2)
+
 typedef struct count_ring {
     void *pending[COUNT_AHEAD];
     unsigned pos;
+    bool everything;    /* the one-pass count of a full collection */
 } count_ring;
 
 static inline void *ring_push(count_ring *ring, void *obj)
@@ -133,37 +140,14 @@ static inline void *ring_push(count_ring *ring, void *obj)
     return due;
 }
 
-static inline void count_now(void *obj)
+/* One more internal reference for obj, if it is a member. */
+static inline void count_now(void *obj, bool everything)
 {
-    gc_link *g = collecting_link(obj);
-    if (g) g->prev += (uintptr_t)1 << PREV_SHIFT;
-}
-
-static int visit_count(void *obj, void *ring_arg)
-{
-    void *due = ring_push(ring_arg, obj);
-    if (due) count_now(due);
-    return 0;
-}
-
-static void subtract_refs(gc_link *young)
-{
-    count_ring ring = {{0}, 0};
-    for (gc_link *g = link_next(young); g != young; g = link_next(g))
-        link_type(g)->traverse(body_of_link(g), visit_count, &ring);
-    for (unsigned i = 0; i < COUNT_AHEAD; i++)
-        if (ring.pending[i]) count_now(ring.pending[i]);
-}
-
-/* Phases 2 and 3 in one pass, for a full collection with nothing frozen:
-   then every tracked object is a member, so membership is "tracked" and
-   needs no mark before counting starts.  PREV_COUNTED tells an object
-   already counted into (by a member earlier in the list) from one whose prev
-   still holds its list pointer. */
-#define PREV_COUNTED ((uintptr_t)2)
-
-static inline void count_now_full(void *obj)
-{
+    if (!everything) {
+        gc_link *g = collecting_link(obj);
+        if (g) g->prev += (uintptr_t)1 << PREV_SHIFT;
+        return;
+    }
     RCGC_CHECK_OBJECT(obj, "traverse (reported by rcgc_collect)");
     if (!type_is_gc(head_type(head_of(obj)))) return;
     gc_link *g = link_of(obj);
@@ -174,23 +158,27 @@ static inline void count_now_full(void *obj)
         g->prev = PREV_COUNTED | PREV_COLLECTING | ((uintptr_t)1 << PREV_SHIFT);
 }
 
-static int visit_count_full(void *obj, void *ring_arg)
+static int visit_count(void *obj, void *ring_arg)
 {
-    void *due = ring_push(ring_arg, obj);
-    if (due) count_now_full(due);
+    count_ring *ring = ring_arg;
+    void *due = ring_push(ring, obj);
+    if (due) count_now(due, ring->everything);
     return 0;
 }
 
-static void count_refs_full(gc_link *young)
+/* Phase 3 (and phase 2 too, with `everything`). */
+static void count_refs(gc_link *young, bool everything)
 {
-    count_ring ring = {{0}, 0};
+    count_ring ring = {{0}, 0, everything};
     for (gc_link *g = link_next(young); g != young; g = link_next(g)) {
-        RCGC_ASSERT(link_head(g)->refcnt > 0);
-        if (!(g->prev & PREV_COUNTED)) g->prev = PREV_COUNTED | PREV_COLLECTING;
-        link_type(g)->traverse(body_of_link(g), visit_count_full, &ring);
+        if (everything && !(g->prev & PREV_COUNTED)) {
+            RCGC_ASSERT(link_head(g)->refcnt > 0);
+            g->prev = PREV_COUNTED | PREV_COLLECTING;
+        }
+        link_type(g)->traverse(body_of_link(g), visit_count, &ring);
     }
     for (unsigned i = 0; i < COUNT_AHEAD; i++)
-        if (ring.pending[i]) count_now_full(ring.pending[i]);
+        if (ring.pending[i]) count_now(ring.pending[i], everything);
 }
 
 /* Tell move_unreachable that obj is reachable: if it was already moved to
@@ -248,12 +236,8 @@ static size_t move_unreachable(gc_link *young, gc_link *unreachable)
    with nothing frozen), which allows the one-pass count. */
 static size_t deduce_unreachable(gc_link *young, gc_link *unreachable, bool everything)
 {
-    if (everything) {
-        count_refs_full(young);
-    } else {
-        update_refs(young);
-        subtract_refs(young);
-    }
+    if (!everything) update_refs(young);
+    count_refs(young, everything);
     list_init(unreachable);
     return move_unreachable(young, unreachable);
 }
@@ -374,10 +358,6 @@ static size_t delete_garbage(rcgc_state *S, gc_link *collectable, gc_link *old)
             }
         }
     }
-    /* A collection that runs inside a deallocation (a finalizer called
-       rcgc_collect) sees the objects its clears freed wait in the queue, still
-       holding their references: free them before judging the survivors. */
-    rcgc__drain_pending();
     if (list_is_empty(&survivors)) return 0;
     /* Survivors that something outside references again (a finalizer run by
        a clear revived one through a weakref made late) simply live on in old,
@@ -448,15 +428,10 @@ static size_t collect_main(rcgc_state *S, int generation, size_t *collected,
     size_t m = sum.has_weakrefs ? handle_weakrefs(&unreachable, old) : 0;
     size_t found = sum.count;
     list_init(&final_unreachable);
-    if (sum.has_finalizers && finalize_garbage(&unreachable)) {
-        /* Inside a deep deallocation, objects the callbacks and finalizers
-           freed may still wait in the queue, holding references that would
-           pass for resurrection. */
-        rcgc__drain_pending();
+    if (sum.has_finalizers && finalize_garbage(&unreachable))
         found = handle_resurrected(&unreachable, &final_unreachable, old);
-    } else {
+    else
         list_merge(&unreachable, &final_unreachable);
-    }
     size_t n = delete_garbage(S, &final_unreachable, old);
     m += found - n;
 
@@ -477,9 +452,18 @@ size_t rcgc__collect_with_callbacks(int generation)
 {
     rcgc_state *S = &rcgc__state;
     size_t collected = 0, uncollectable = 0;
+    /* A collection counts deallocation depth from zero, even when it runs
+       inside a deep deallocation (a finalizer allocated or called
+       rcgc_collect): what its callbacks, finalizers and clears free is freed
+       before they return, so no object waiting in the deallocation queue
+       holds references that would pass for outside ones.  Collections do not
+       nest, so the stack stays bounded. */
+    unsigned outer_depth = S->dealloc_depth;
+    S->dealloc_depth = 0;
     rcgc__invoke_callbacks(RCGC_PHASE_START, generation, 0, 0);
     size_t n = collect_main(S, generation, &collected, &uncollectable);
     rcgc__invoke_callbacks(RCGC_PHASE_STOP, generation, collected, uncollectable);
+    S->dealloc_depth = outer_depth;
     return n;
 }
 

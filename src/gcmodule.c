@@ -216,27 +216,29 @@ static int is_target(void *obj, void *target)
     return obj == target;
 }
 
+/* gc.get_referrers is get_objects(-1) filtered by a traverse that looks
+   for the target. */
+typedef struct referrer_search {
+    const void *target;
+    rcgc_visit_fn fn;
+    void *arg;
+} referrer_search;
+
+static int visit_if_referrer(void *candidate, void *search_arg)
+{
+    referrer_search *q = search_arg;
+    const rcgc_type *t = head_type(head_of(candidate));
+    return t->traverse(candidate, is_target, (void *)q->target) ? q->fn(candidate, q->arg) : 0;
+}
+
 int rcgc_get_referrers(const void *obj, rcgc_visit_fn fn, void *arg)
 {
-    rcgc_state *S = state();
     if (!obj || !fn) {
         errno = EINVAL;
         return -1;
     }
-    for (int i = 0; i < RCGC_NUM_GENERATIONS; i++) {
-        gc_link *list = &S->generations[i].head;
-        for (gc_link *g = link_next(list); g != list;) {
-            gc_link *next = link_next(g);
-            void *candidate = body_of_link(g);
-            const rcgc_type *t = head_type(head_of(candidate));
-            if (t->traverse(candidate, is_target, (void *)obj)) {
-                int r = call_inspector(fn, candidate, arg);
-                if (r) return r;
-            }
-            g = next;
-        }
-    }
-    return 0;
+    referrer_search q = {obj, fn, arg};
+    return rcgc_get_objects(-1, visit_if_referrer, &q);
 }
 
 int rcgc_get_referents(const void *obj, rcgc_visit_fn fn, void *arg)

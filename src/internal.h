@@ -217,9 +217,6 @@ static inline rcgc_state *state(void)
 
 /* object.c */
 void rcgc__dealloc(obj_head *h);
-/* Tear down every object waiting in the deallocation queue now. */
-void rcgc__drain_pending(void);
-void rcgc__track_young(void *obj);
 
 /* collect.c */
 size_t rcgc__collect_with_callbacks(int generation);

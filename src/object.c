@@ -197,7 +197,7 @@ const rcgc_type *rcgc_typeof(const void *obj)
 
 /* ---- tracking ----------------------------------------------------------- */
 
-void rcgc__track_young(void *obj)
+static void track_young(void *obj)
 {
     gc_link *g = link_of(obj);
     if (!g->next) list_append(g, &state()->generations[0].head);
@@ -208,7 +208,7 @@ void rcgc_track(void *obj)
     if (!obj) return;
     RCGC_CHECK_OBJECT(obj, "rcgc_track");
     RCGC_CHECK_NOT_INSPECTING(obj, "rcgc_track");
-    if (type_is_gc(head_type(head_of(obj)))) rcgc__track_young(obj);
+    if (type_is_gc(head_type(head_of(obj)))) track_young(obj);
 }
 
 void rcgc_untrack(void *obj)
@@ -261,7 +261,7 @@ static void dealloc_one(rcgc_state *S, obj_head *h)
 
     if (t->finalize && !(h->type_bits & TYPE_BIT_FINALIZED)) {
         h->refcnt = 1;
-        if (gc) rcgc__track_young(obj);
+        if (gc) track_young(obj);
         t->finalize(obj);
         h->type_bits |= TYPE_BIT_FINALIZED;
         RCGC_ASSERT(h->refcnt > 0);
@@ -276,7 +276,8 @@ static void dealloc_one(rcgc_state *S, obj_head *h)
     free_object(h);
 }
 
-void rcgc__drain_pending(void)
+/* Tear down every object waiting in the deallocation queue. */
+static void drain_pending(void)
 {
     rcgc_state *S = &rcgc__state;
     S->dealloc_depth++;
@@ -313,5 +314,5 @@ void rcgc__dealloc(obj_head *h)
     S->dealloc_depth++;
     dealloc_one(S, h);
     S->dealloc_depth--;
-    if (S->dealloc_depth == 0 && S->dealloc_pending) rcgc__drain_pending();
+    if (S->dealloc_depth == 0 && S->dealloc_pending) drain_pending();
 }

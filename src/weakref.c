@@ -248,15 +248,22 @@ static weakref *take_list(void *obj)
     return list;
 }
 
+/* Clear one weakref of a taken list (W1); returns the next older one. */
+static weakref *unhook(weakref *wr)
+{
+    weakref *older = wr->older;
+    wr->referent = NULL;
+    wr->newer = wr->older = NULL;
+    return older;
+}
+
 void rcgc__weakrefs_clear_and_call(void *obj)
 {
     /* W3: clear all first, keeping the ones that will call back alive with a
        reference of ours, chained through `newer` (free once detached). */
     weakref *to_call = NULL, *last = NULL;
     for (weakref *wr = take_list(obj), *older; wr; wr = older) {
-        older = wr->older;
-        wr->referent = NULL;
-        wr->newer = wr->older = NULL;
+        older = unhook(wr);
         if (wr->callback && head_of(wr)->refcnt > 0) {
             rcgc_incref(wr);
             if (last) last->newer = wr; else to_call = wr;
@@ -273,19 +280,13 @@ void rcgc__weakrefs_clear_and_call(void *obj)
     /* A callback may have made new weakrefs to the dying object: clear those
        without calling back, as CPython does for weakrefs made in __del__. */
     while (head_of(obj)->type_bits & TYPE_BIT_HAS_WEAKREFS)
-        for (weakref *wr = take_list(obj), *older; wr; wr = older) {
-            older = wr->older;
-            wr->referent = NULL;
-            wr->newer = wr->older = NULL;
-        }
+        for (weakref *wr = take_list(obj); wr; wr = unhook(wr)) {}
 }
 
 void rcgc__weakrefs_clear_for_gc(void *obj, gc_link *to_call)
 {
     for (weakref *wr = take_list(obj), *older; wr; wr = older) {
-        older = wr->older;
-        wr->referent = NULL;
-        wr->newer = wr->older = NULL;
+        older = unhook(wr);
         if (!wr->callback || head_of(wr)->refcnt == 0) continue;
         gc_link *g = link_of(wr);
         if (g->prev & PREV_COLLECTING) continue;   /* garbage itself: no callback */

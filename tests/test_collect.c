@@ -350,3 +350,37 @@ TEST(collection_inside_a_deallocation_frees_everything_it_finds)
     CHECK_EQ(rcgc_garbage_count(), 0);
     quiet_end();
 }
+
+TEST(collection_fifty_deallocations_deep_sees_what_its_finalizers_free)
+{
+    /* Past 50 nested deallocations objects wait in a queue, still holding
+       their references.  A collection run from a finalizer that deep must
+       not take such references for outside ones.  The garbage: A <-> B with
+       B -> C <-> D, where A's finalizer breaks A -> B.  At top level, as in
+       CPython (test_adversarial), the collection returns 2 and leaves
+       nothing for the next one. */
+    quiet_start();
+    node *a = new_node(&suicide_type, 1), *b = new_node(&plain_type, 2);
+    node *c = new_node(&plain_type, 3), *d = new_node(&plain_type, 4);
+    link_slot(a, 0, b);
+    link_slot(b, 0, a);
+    link_slot(b, 1, c);
+    link_slot(c, 0, d);
+    link_slot(d, 0, c);
+    rcgc_decref(b);
+    rcgc_decref(c);
+    rcgc_decref(d);
+    rcgc_decref(a);
+    node *head = new_node(&plain_type, 100), *tail = head;
+    for (int i = 0; i < 60; i++) {      /* the 50th node collects as it dies */
+        node *next = new_node(i == 48 ? &collector_on_death_type : &plain_type, 101 + i);
+        tail->slot[0] = next;           /* steals the creation reference */
+        tail = next;
+    }
+    collect_from_finalizer_result = 99;
+    rcgc_decref(head);
+    CHECK_STR(events, "del1 ");
+    CHECK_EQ(collect_from_finalizer_result, 2);
+    CHECK_EQ(rcgc_collect(2), 0);
+    quiet_end();
+}
