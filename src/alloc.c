@@ -33,6 +33,11 @@
 
 static bool allowed(rcgc_state *S, size_t size)
 {
+#ifdef RCGC_STRESS
+    /* Stress builds (Lua's HARDMEMTESTS): every allocation that may collect
+       does, as if the allocation hook collected each time it is asked. */
+    rcgc__stress_collect();
+#endif
     if (S->alloc_hook && !S->alloc_hook(size, S->alloc_hook_arg)) {
         errno = ENOMEM;
         return false;

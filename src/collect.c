@@ -503,3 +503,23 @@ void rcgc__maybe_collect(void)
     }
     S->collecting = false;
 }
+
+#ifdef RCGC_STRESS
+/* The collection automatic collection would run if generation 0 were always
+   past its threshold; what an allocation hook that collects under memory
+   pressure would do at every allocation. */
+void rcgc__stress_collect(void)
+{
+    rcgc_state *S = &rcgc__state;
+    if (!S->initialized || !S->enabled || S->collecting ||
+        !S->generations[0].threshold)
+        return;
+    size_t count0 = S->generations[0].count;
+    if (count0 <= S->generations[0].threshold)
+        S->generations[0].count = S->generations[0].threshold + 1;
+    rcgc__maybe_collect();
+    /* Counts as CPython would have them, so gc.get_count() stays truthful. */
+    if (S->generations[0].count == S->generations[0].threshold + 1)
+        S->generations[0].count = count0;
+}
+#endif

@@ -221,6 +221,9 @@ void rcgc__dealloc(obj_head *h);
 /* collect.c */
 size_t rcgc__collect_with_callbacks(int generation);
 void rcgc__maybe_collect(void);
+#ifdef RCGC_STRESS
+void rcgc__stress_collect(void);
+#endif
 
 /* gcmodule.c */
 void rcgc__printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
