@@ -93,6 +93,14 @@ static inline void weak_event(void *wr, void *arg)
     event("cb%d ", (int)(size_t)arg);
 }
 
+/* A visit function that counts what it is given into *(size_t *)arg. */
+static inline int count_visit_fn(void *obj, void *arg)
+{
+    (void)obj;
+    ++*(size_t *)arg;
+    return 0;
+}
+
 /* Start every counting test from an empty young heap, automatic gc off. */
 static inline void quiet_start(void)
 {
