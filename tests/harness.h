@@ -2,7 +2,10 @@
  * A small test harness: each test file is one program of TEST(...) functions.
  * Checks record a failure with file and line and go on; the program ends with
  * the line "N passed, N failed" and exits non-zero if any test failed.
- * `prog NAME` runs only the tests whose name contains NAME.
+ * `prog NAME` runs only the tests whose name contains NAME, `prog --exact
+ * NAME` only the test called NAME (exit 2 if there is none), and `prog --list`
+ * prints the name of every test compiled in, one a line (CTest runs each test
+ * on its own through these two; see tests/CMakeLists.txt).
  */
 #ifndef RCGC_TEST_HARNESS_H
 #define RCGC_TEST_HARNESS_H
@@ -12,6 +15,7 @@
 #endif
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,9 +127,17 @@ static inline int harness_run_child(void (*fn)(void), char *out, size_t cap)
 
 int main(int argc, char **argv)
 {
+    if (argc == 2 && strcmp(argv[1], "--list") == 0) {
+        for (int i = 0; i < harness_ntests; i++) printf("%s\n", harness_tests[i].name);
+        return 0;
+    }
+    bool exact = argc == 3 && strcmp(argv[1], "--exact") == 0;
+    const char *filter = exact ? argv[2] : argc > 1 ? argv[1] : NULL;
     int passed = 0, failed = 0;
     for (int i = 0; i < harness_ntests; i++) {
-        if (argc > 1 && !strstr(harness_tests[i].name, argv[1])) continue;
+        if (filter && !(exact ? strcmp(harness_tests[i].name, filter) == 0
+                              : strstr(harness_tests[i].name, filter) != NULL))
+            continue;
         harness_current_failed = 0;
         harness_tests[i].fn();
         if (harness_current_failed) {
@@ -138,6 +150,10 @@ int main(int argc, char **argv)
         fflush(stdout);
     }
     printf("%d passed, %d failed\n", passed, failed);
+    if (exact && passed + failed == 0) {
+        fprintf(stderr, "no test is called %s\n", filter);
+        return 2;
+    }
     return failed ? 1 : 0;
 }
 
