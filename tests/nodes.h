@@ -27,6 +27,14 @@ static inline void event(const char *fmt, int id)
 
 static inline void events_reset(void) { events[0] = '\0'; }
 
+/* "<who>-start " or "<who>-stop ": a gc callback's call. */
+static inline void phase_event(const char *who, rcgc_phase phase)
+{
+    size_t len = strlen(events);
+    snprintf(events + len, sizeof events - len, "%s-%s ", who,
+             phase == RCGC_PHASE_START ? "start" : "stop");
+}
+
 static inline int node_traverse(void *self, rcgc_visit_fn visit, void *arg)
 {
     node *n = self;
@@ -85,6 +93,16 @@ static inline void link_slot(node *n, int i, void *target)
     rcgc_incref(target);
     n->slot[i] = target;
     rcgc_decref(old);
+}
+
+/* A new node in a two-cycle with a second one; the caller owns `a` only. */
+static inline node *make_pair(const rcgc_type *ta, int ia, const rcgc_type *tb, int ib)
+{
+    node *a = new_node(ta, ia), *b = new_node(tb, ib);
+    link_slot(a, 0, b);
+    link_slot(b, 0, a);
+    rcgc_decref(b);
+    return a;
 }
 
 static inline void weak_event(void *wr, void *arg)

@@ -12,16 +12,6 @@
 
 #include "nodes.h"
 
-/* A new node in a two-cycle with a second one; the caller owns `a` only. */
-static node *make_pair(const rcgc_type *ta, int ia, const rcgc_type *tb, int ib)
-{
-    node *a = new_node(ta, ia), *b = new_node(tb, ib);
-    link_slot(a, 0, b);
-    link_slot(b, 0, a);
-    rcgc_decref(b);
-    return a;
-}
-
 static void counts_are(size_t c0, size_t c1, size_t c2)
 {
     size_t c[3];
@@ -171,23 +161,16 @@ TEST(automatic_collections_during_a_cascade_find_every_cycle_once)
 
 /* ---- gc callbacks re-entering ------------------------------------------- */
 
-static char cblog[256];
-static void cblog_add(const char *who, rcgc_phase phase)
-{
-    size_t len = strlen(cblog);
-    snprintf(cblog + len, sizeof cblog - len, "%s-%s ", who,
-             phase == RCGC_PHASE_START ? "start" : "stop");
-}
 static void cb_remove_self(rcgc_phase phase, const rcgc_gc_info *info, void *arg)
 {
     (void)info, (void)arg;
-    cblog_add("a", phase);
+    phase_event("a", phase);
     if (phase == RCGC_PHASE_START) rcgc_callback_remove(cb_remove_self, NULL);
 }
 static void cb_plain(rcgc_phase phase, const rcgc_gc_info *info, void *arg)
 {
     (void)info, (void)arg;
-    cblog_add("b", phase);
+    phase_event("b", phase);
 }
 
 TEST(gc_callback_removing_itself_skips_the_next_one_as_cpython_does)
@@ -195,11 +178,10 @@ TEST(gc_callback_removing_itself_skips_the_next_one_as_cpython_does)
     /* gc.callbacks[:] = [c1, c2], c1 removes itself at start:
        [('c1','start'), ('c2','stop')] */
     quiet_start();
-    cblog[0] = '\0';
     CHECK_EQ(rcgc_callback_add(cb_remove_self, NULL), 0);
     CHECK_EQ(rcgc_callback_add(cb_plain, NULL), 0);
     rcgc_collect(0);
-    CHECK_STR(cblog, "a-start b-stop ");
+    CHECK_STR(events, "a-start b-stop ");
     CHECK_EQ(rcgc_callback_remove(cb_plain, NULL), 0);
     errno = 0;
     CHECK_EQ(rcgc_callback_remove(cb_remove_self, NULL), -1);
