@@ -262,6 +262,7 @@ static void record_generation(rcgc_phase phase, const rcgc_gc_info *info, void *
 
 TEST(automatic_collection_runs_in_new_before_tracking_the_new_object)
 {
+    SKIP_IF_STRESS("checks when the threshold makes rcgc_new collect");
     quiet_start();
     rcgc_set_threshold(5, 10, 10);
     rcgc_callback_add(record_generation, NULL);
@@ -288,6 +289,7 @@ TEST(automatic_collection_runs_in_new_before_tracking_the_new_object)
 
 TEST(automatic_full_collection_waits_for_25_percent_new_long_lived_objects)
 {
+    SKIP_IF_STRESS("checks the exact sequence of generations the thresholds pick");
     quiet_start();
     /* 100 long-lived objects after a full collection */
     node *old[100];

@@ -1,0 +1,895 @@
+/*
+ * Fault injection, SQLite's way.  Each scenario below is a realistic piece of
+ * rcgc use.  The driver runs it once refusing nothing and counts the
+ * allocations it asks for (T); then runs it again for every N in 1..T+1 with
+ * the N-th allocation refused, in two flavours: "transient" (only the N-th)
+ * and "persistent" (the N-th and every later one).  Refusal goes through the
+ * public rcgc_set_alloc_hook.  For every run it checks:
+ *   - each rcgc call that may fail either succeeded or returned its
+ *     documented failure (NULL or -1 with errno == ENOMEM), and only when an
+ *     allocation was refused during that call;
+ *   - the scenario's own checks (state after a failed call is the state
+ *     before it; values that do not depend on timing are exact; values that
+ *     do are exact while nothing has been refused yet);
+ *   - no crash (a crash names the scenario and N on stderr);
+ *   - after the scenario releases what it holds, rcgc_garbage_clear() and
+ *     rcgc_collect(2) (still under the hook), rcgc_memory_in_use() is back
+ *     at the baseline measured before the scenario;
+ *   - the heap works: a fresh two-node cycle is freed by rcgc_collect(2)
+ *     returning exactly 2, and memory returns to the baseline.
+ * Automatic collection is off in every scenario unless the scenario turns it
+ * on.  RCGC_TEST_QUICK=1 (the valgrind stage) shrinks the scenarios;
+ * RCGC_FAULTS_ONLY=<scenario> runs just that one.  The
+ * program ends with the number of refusals made: "faults: N refusals over S
+ * scenarios".
+ */
+/* Every failed check names the run (scenario, flavour, N): see fault_fail. */
+#define HARNESS_FAIL(...) fault_fail(__LINE__, __VA_ARGS__)
+#include "harness.h"
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+
+#include "nodes.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define FAULTS_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FAULTS_ASAN 1
+#endif
+#endif
+#ifdef FAULTS_ASAN
+#include <sanitizer/common_interface_defs.h>
+#endif
+
+/* ---- the run under way ------------------------------------------------------ */
+
+static struct {
+    const char *scenario;
+    size_t fail_at;            /* 0: refuse nothing */
+    bool persistent;
+    size_t calls;              /* allocations asked for in this run */
+    size_t refused;            /* refusals in this run */
+    void (*hook_work)(void);   /* what the hook also does (D1), or NULL */
+    bool quick;
+    /* per scenario and flavour */
+    size_t messages, suppressed, failing_runs, first_failing_n;
+    bool leaked;
+    bool run_failed;
+} F;
+
+static size_t total_refusals[2], total_runs[2];      /* [persistent] */
+
+/* Marks of F.refused at the start of each pending call (calls nest when a
+   finalizer or callback run by one call makes calls of its own). */
+static size_t marks[64];
+static int nmarks;
+
+static char crash_context[256];
+
+static void describe_run(char *buf, size_t cap)
+{
+    if (!F.fail_at)
+        snprintf(buf, cap, "scenario %s, no refusal", F.scenario);
+    else
+        snprintf(buf, cap, "scenario %s, %s refusal of allocation N=%zu", F.scenario,
+                 F.persistent ? "persistent" : "transient", F.fail_at);
+}
+
+static void fault_fail(int line, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fault_fail(int line, const char *fmt, ...)
+{
+    harness_current_failed = 1;
+    if (!F.run_failed) {
+        F.run_failed = true;
+        if (!F.failing_runs++) F.first_failing_n = F.fail_at;
+    }
+    if (F.messages >= 6) {
+        F.suppressed++;
+        return;
+    }
+    F.messages++;
+    char where[160];
+    describe_run(where, sizeof where);
+    char what[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "  %s:%d: %s: %s\n", __FILE__, line, where, what);
+}
+
+/* Values that depend on every allocation having succeeded: checked while
+   nothing has been refused in this run. */
+#define EXACT_EQ(actual, expected)                                            \
+    do {                                                                      \
+        if (F.refused == 0) CHECK_EQ(actual, expected);                      \
+    } while (0)
+
+static void mark(void)
+{
+    if (nmarks < (int)(sizeof marks / sizeof marks[0])) marks[nmarks] = F.refused;
+    nmarks++;
+    errno = 0;
+}
+
+/* A failure must be the documented one, caused by a refusal in the call. */
+static bool judge(bool ok, const char *what, int line)
+{
+    int e = errno;
+    nmarks--;
+    size_t before = nmarks < (int)(sizeof marks / sizeof marks[0]) ? marks[nmarks] : 0;
+    if (ok) return true;
+    if (e != ENOMEM)
+        fault_fail(line, "%s failed with errno %d (%s), expected ENOMEM", what, e, strerror(e));
+    else if (F.refused == before)
+        fault_fail(line, "%s failed with ENOMEM though no allocation was refused", what);
+    errno = e;
+    return false;
+}
+
+static void *got(void *p, const char *what, int line)
+{
+    return judge(p != NULL, what, line) ? p : NULL;
+}
+
+/* GOT(call returning a pointer): the pointer, or NULL after checking the
+   failure.  DID(call returning 0 or -1): true on success. */
+#define GOT(expr) (mark(), got((expr), #expr, __LINE__))
+#define DID(expr) (mark(), judge((expr) == 0, #expr, __LINE__))
+
+/* ---- the hook ------------------------------------------------------------------ */
+
+static bool fault_hook(size_t size, void *arg)
+{
+    (void)size, (void)arg;
+    size_t n = ++F.calls;
+    if (F.hook_work) F.hook_work();
+    if (F.fail_at && (n == F.fail_at || (F.persistent && n > F.fail_at))) {
+        F.refused++;
+        return false;
+    }
+    return true;
+}
+
+/* ---- shared pieces of scenarios -------------------------------------------------- */
+
+static size_t sized(size_t full, size_t quick) { return F.quick ? quick : full; }
+
+/* a <-> b, both held by the caller (either may be NULL after a failure);
+   returns true if the cycle exists. */
+static bool pair(node **a, node **b, const rcgc_type *ta, const rcgc_type *tb, int id)
+{
+    *a = GOT(new_node(ta, id));
+    *b = GOT(new_node(tb, id + 1));
+    if (!*a || !*b) return false;
+    link_slot(*a, 0, *b);
+    link_slot(*b, 0, *a);
+    return true;
+}
+
+static void drop(void *obj) { rcgc_decref(obj); }
+
+static void drop_all(void **objs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        rcgc_decref(objs[i]);
+        objs[i] = NULL;
+    }
+}
+
+/* ---- scenarios ------------------------------------------------------------------------ */
+
+/* Lists and dicts referring to each other and to themselves, then dropped
+   and collected; a list shrinking on the way (its refused shrink is fine). */
+static void containers_with_cycles(void)
+{
+    size_t k = sized(12, 5), made = 0;
+    void *l = GOT(rcgc_list_new());
+    void *d = GOT(rcgc_dict_new());
+    if (l) made++;
+    if (d) made++;
+    size_t len = 0;
+    if (l && d) {
+        if (DID(rcgc_list_append(l, d))) len++;
+        if (DID(rcgc_list_append(l, l))) len++;
+        DID(rcgc_dict_set(d, "list", l));
+        DID(rcgc_dict_set(d, "self", d));
+    }
+    char key[32];
+    for (size_t i = 0; i < k; i++) {
+        void *sub = GOT(i % 2 ? rcgc_dict_new() : rcgc_list_new());
+        if (!sub) continue;
+        made++;
+        if (l) {
+            if (i % 2) DID(rcgc_dict_set(sub, "up", l));
+            else DID(rcgc_list_append(sub, l));
+        }
+        snprintf(key, sizeof key, "sub%zu", i);
+        size_t before = d ? rcgc_dict_len(d) : 0;
+        if (d) {
+            if (DID(rcgc_dict_set(d, key, sub))) CHECK_EQ(rcgc_dict_len(d), before + 1);
+            else CHECK_EQ(rcgc_dict_len(d), before);
+        }
+        if (l) {
+            size_t refs = rcgc_refcount(sub);
+            if (DID(rcgc_list_append(l, sub))) {
+                len++;
+                CHECK_EQ(rcgc_refcount(sub), refs + 1);
+            } else {
+                CHECK_EQ(rcgc_refcount(sub), refs);
+            }
+            CHECK_EQ(rcgc_list_len(l), len);
+        }
+        drop(sub);
+    }
+    if (l && len > 4) {     /* pop most of it again: the list shrinks */
+        while (rcgc_list_len(l) > 2) DID(rcgc_list_remove(l, rcgc_list_len(l) - 1));
+        CHECK_EQ(rcgc_list_len(l), 2);
+    }
+    drop(l);
+    drop(d);
+    size_t found = rcgc_collect(2);
+    EXACT_EQ(found, made);
+    CHECK_EQ(rcgc_collect(2), 0);
+}
+
+/* A dict growing through several resizes with deletions and overwrites;
+   after every step, its contents are exactly what succeeded. */
+static void dict_growth(void)
+{
+    enum { MAX_KEYS = 160 };
+    size_t n = sized(MAX_KEYS, 40);
+    bool present[MAX_KEYS] = {false};
+    size_t live = 0;
+    char key[32];
+    void *d = GOT(rcgc_dict_new());
+    if (!d) return;
+    for (size_t i = 0; i < n; i++) {
+        void *v = GOT(i % 3 ? (void *)new_node(&plain_type, (int)i) : rcgc_list_new());
+        if (!v) continue;
+        snprintf(key, sizeof key, "key-%zu", i);
+        if (DID(rcgc_dict_set(d, key, v))) {
+            present[i] = true;
+            live++;
+        }
+        drop(v);
+        if (i % 4 == 3 && present[i - 2]) {         /* delete an older key */
+            snprintf(key, sizeof key, "key-%zu", i - 2);
+            CHECK(DID(rcgc_dict_del(d, key)));
+            present[i - 2] = false;
+            live--;
+        }
+        if (i % 5 == 4 && present[i / 2]) {         /* overwrite: no new entry */
+            snprintf(key, sizeof key, "key-%zu", i / 2);
+            CHECK(DID(rcgc_dict_set(d, key, d)));   /* and a cycle through d */
+        }
+        CHECK_EQ(rcgc_dict_len(d), live);
+    }
+    for (size_t i = 0; i < n; i++) {
+        snprintf(key, sizeof key, "key-%zu", i);
+        CHECK_EQ(rcgc_dict_get(d, key) != NULL, present[i]);
+    }
+    size_t pos = 0, seen = 0;
+    const char *k;
+    void *v;
+    while (rcgc_dict_next(d, &pos, &k, &v)) seen++;
+    CHECK_EQ(seen, live);
+    drop(d);
+    rcgc_collect(2);
+}
+
+/* Several weakrefs to one object, weakrefs to many objects (the side table
+   grows), callbacks that allocate, death by decref and by collection. */
+static size_t wr_callbacks;
+static void allocating_callback(void *wr, void *arg)
+{
+    (void)arg;
+    wr_callbacks++;
+    CHECK(rcgc_weakref_peek(wr) == NULL);
+    void *l = GOT(rcgc_list_new());
+    if (l) DID(rcgc_list_append(l, wr));
+    drop(l);
+    void *d = GOT(rcgc_dict_new());
+    if (d) DID(rcgc_dict_set(d, "weakref", wr));
+    drop(d);
+}
+
+static void weakrefs_with_callbacks(void)
+{
+    enum { MANY = 80 };
+    size_t many = sized(MANY, 20);
+    void *objs[MANY] = {NULL}, *wrs[MANY] = {NULL}, *on_target[6] = {NULL};
+    size_t made_to_target = 0, made_many = 0;
+    wr_callbacks = 0;
+
+    node *target = GOT(new_node(&plain_type, 1));
+    if (target) {
+        for (int i = 0; i < 6; i++) {
+            on_target[i] = GOT(rcgc_weakref_new(target, allocating_callback, NULL));
+            if (on_target[i]) made_to_target++;
+            CHECK_EQ(rcgc_weakref_count(target), made_to_target);
+        }
+    }
+    for (size_t i = 0; i < many; i++) {
+        objs[i] = GOT(i % 2 ? (void *)new_node(&del_type, (int)i) : rcgc_list_new());
+        if (!objs[i]) continue;
+        wrs[i] = GOT(rcgc_weakref_new(objs[i], allocating_callback, NULL));
+        CHECK_EQ(rcgc_weakref_count(objs[i]), wrs[i] != NULL);
+        if (wrs[i]) made_many++;
+    }
+    /* death by decref: every live weakref calls back, newest first */
+    drop(target);
+    CHECK_EQ(wr_callbacks, made_to_target);
+    for (int i = 0; i < 6; i++)
+        if (on_target[i]) CHECK(rcgc_weakref_get(on_target[i]) == NULL);
+    drop_all(on_target, 6);
+
+    /* death by collection: the first half become self-cycles (those whose
+       cycle could not be made die by decref: their callbacks run too) */
+    wr_callbacks = 0;
+    size_t expected = 0;
+    for (size_t i = 0; i < many / 2; i++) {
+        if (!objs[i]) continue;
+        if (i % 2) link_slot(objs[i], 0, objs[i]);
+        else DID(rcgc_list_append(objs[i], objs[i]));
+        if (wrs[i]) expected++;
+    }
+    for (size_t i = 0; i < many / 2; i++) drop(objs[i]), objs[i] = NULL;
+    rcgc_collect(2);
+    CHECK_EQ(wr_callbacks, expected);
+    drop_all(objs, many);
+    drop_all(wrs, many);
+    rcgc_collect(2);
+}
+
+/* Finalizers that resurrect their object and finalizers that allocate, in
+   cycles (collection) and alone (decref). */
+static size_t finalized;
+static void allocating_finalize(void *self)
+{
+    node *n = self;
+    finalized++;
+    node *child = GOT(new_node(&plain_type, 100 + n->id));
+    if (child) {
+        link_slot(n, 2, child);      /* new garbage reachable from dying n */
+        drop(child);
+    }
+    void *l = GOT(rcgc_list_new());
+    if (l) DID(rcgc_list_append(l, self));   /* a reference taken and given back */
+    drop(l);
+}
+static const rcgc_type alloc_del_type = {"allocdel", sizeof(node), node_traverse, node_clear,
+                                         allocating_finalize, NULL};
+
+static void counting_resurrect(void *self)
+{
+    finalized++;
+    if (lazarus_len < (int)(sizeof lazarus / sizeof lazarus[0])) resurrect_finalize(self);
+}
+static const rcgc_type counted_lazarus_type = {"lazarus", sizeof(node), node_traverse,
+                                               node_clear, counting_resurrect, NULL};
+
+static void finalizers(void)
+{
+    size_t cycles = sized(8, 3), in_cycles = 0, resurrected = 0;
+    lazarus_len = 0;
+    for (size_t i = 0; i < cycles; i++) {
+        node *a, *b;
+        const rcgc_type *tb = i % 2 ? &counted_lazarus_type : &alloc_del_type;
+        if (pair(&a, &b, &alloc_del_type, tb, (int)(10 * i))) {
+            in_cycles += 2;
+            if (tb == &counted_lazarus_type) resurrected += 2;
+        }
+        drop(a);   /* half a pair dies here, finalized by the decref */
+        drop(b);
+    }
+    /* alone: finalized by the decref itself */
+    finalized = 0;
+    node *solo = GOT(new_node(&alloc_del_type, 999));
+    if (solo) {
+        drop(solo);
+        CHECK_EQ(finalized, 1);
+    }
+    finalized = 0;
+    size_t freed = rcgc_collect(2);
+    CHECK_EQ(finalized, in_cycles);
+    CHECK_EQ(freed, in_cycles - resurrected);
+    /* the resurrected ones die for good once let go, without finalizing again */
+    lazarus_release();
+    finalized = 0;
+    rcgc_collect(2);
+    CHECK_EQ(finalized, 0);
+}
+
+/* DEBUG_SAVEALL: every unreachable object goes to the garbage list, which
+   grows past its first capacity; then garbage_clear frees them. */
+static void saveall_and_garbage_clear(void)
+{
+    size_t cycles = sized(20, 6), in_cycles = 0;
+    rcgc_set_debug(RCGC_DEBUG_SAVEALL);
+    for (size_t i = 0; i < cycles; i++) {
+        node *a, *b;
+        if (i % 3 == 2) {
+            void *l = GOT(rcgc_list_new());
+            void *d = GOT(rcgc_dict_new());
+            if (l && d && DID(rcgc_list_append(l, d)) && DID(rcgc_dict_set(d, "l", l)))
+                in_cycles += 2;
+            drop(l);
+            drop(d);
+            continue;
+        }
+        if (pair(&a, &b, &plain_type, i % 2 ? &del_type : &plain_type, (int)i)) in_cycles += 2;
+        drop(a);
+        drop(b);
+    }
+    size_t found = rcgc_collect(2);
+    CHECK_EQ(found, in_cycles);
+    size_t saved = rcgc_garbage_count();
+    CHECK(saved <= in_cycles);
+    EXACT_EQ(saved, in_cycles);
+    for (size_t i = 0; i < saved; i++) CHECK(rcgc_garbage_get(i) != NULL);
+    errno = 0;
+    CHECK(rcgc_garbage_get(saved) == NULL && errno == ERANGE);
+    rcgc_garbage_clear();
+    CHECK_EQ(rcgc_garbage_count(), 0);
+    rcgc_set_debug(0);
+    rcgc_collect(2);   /* what the list missed, and the cycles it held */
+}
+
+/* gc.callbacks: registered, grown past the array's first capacity, called
+   around collections (one allocates), removed in a different order. */
+static size_t cb_calls;
+static void counting_callback(rcgc_phase phase, const rcgc_gc_info *info, void *arg)
+{
+    (void)phase, (void)info, (void)arg;
+    cb_calls++;
+}
+static void allocating_gc_callback(rcgc_phase phase, const rcgc_gc_info *info, void *arg)
+{
+    (void)info, (void)arg;
+    cb_calls++;
+    if (phase != RCGC_PHASE_START) return;
+    node *a, *b;
+    pair(&a, &b, &plain_type, &plain_type, 0);   /* garbage for the next one */
+    drop(a);
+    drop(b);
+}
+
+static void gc_callbacks(void)
+{
+    enum { MAX_CB = 12 };
+    size_t n = sized(MAX_CB, 6), added = 0;
+    bool on[MAX_CB] = {false};
+    for (size_t i = 0; i < n; i++) {
+        rcgc_callback_fn fn = i == 3 ? allocating_gc_callback : counting_callback;
+        on[i] = DID(rcgc_callback_add(fn, (void *)(i + 1)));
+        if (on[i]) added++;
+    }
+    for (int gen = 0; gen < 3; gen++) {
+        cb_calls = 0;
+        rcgc_collect(gen);
+        CHECK_EQ(cb_calls, 2 * added);
+    }
+    for (size_t i = 0; i < n; i += 2) {      /* every second one, then the rest */
+        rcgc_callback_fn fn = i == 3 ? allocating_gc_callback : counting_callback;
+        errno = 0;
+        int r = rcgc_callback_remove(fn, (void *)(i + 1));
+        CHECK_EQ(r, on[i] ? 0 : -1);
+        if (!on[i]) CHECK_EQ(errno, ENOENT);
+        if (on[i]) added--;
+        on[i] = false;
+    }
+    cb_calls = 0;
+    rcgc_collect(2);
+    CHECK_EQ(cb_calls, 2 * added);
+    for (size_t i = n; i-- > 0;) {
+        rcgc_callback_fn fn = i == 3 ? allocating_gc_callback : counting_callback;
+        if (on[i]) CHECK_EQ(rcgc_callback_remove(fn, (void *)(i + 1)), 0);
+    }
+    cb_calls = 0;
+    rcgc_collect(2);
+    CHECK_EQ(cb_calls, 0);
+}
+
+/* get_objects / get_referrers (D2): a snapshot, each object reading one
+   extra reference while fn runs; fn frees, collects, creates and freezes. */
+static struct {
+    size_t visits, extra_ref_bad;
+    void *victim;           /* dropped by fn during the walk */
+    void *made[8];
+    int nmade;
+    bool froze;
+} walk;
+
+static int meddling_visitor(void *obj, void *arg)
+{
+    (void)arg;
+    walk.visits++;
+    if (obj == walk.victim) {
+        CHECK_EQ(rcgc_refcount(obj), 2);     /* ours and the snapshot's */
+        drop(walk.victim);                    /* ours goes: the snapshot's remains */
+        walk.victim = NULL;
+        rcgc_collect(0);
+    }
+    if (walk.nmade < 8) {
+        void *made = GOT(rcgc_list_new());
+        if (made) walk.made[walk.nmade++] = made;
+    }
+    if (walk.visits == 2 && !walk.froze) {
+        rcgc_freeze();
+        walk.froze = true;
+    }
+    return 0;
+}
+
+static void get_objects_and_referrers(void)
+{
+    enum { MAX_OBJS = 24 };
+    size_t n = sized(MAX_OBJS, 8), tracked = 0, referrers = 0;
+    void *objs[MAX_OBJS] = {NULL};
+    memset(&walk, 0, sizeof walk);
+    node *target = GOT(new_node(&plain_type, 0));
+    if (target) tracked++;
+    for (size_t i = 0; i < n; i++) {
+        objs[i] = GOT(i % 3 == 0 ? rcgc_list_new() : i % 3 == 1 ? rcgc_dict_new()
+                                                            : (void *)new_node(&plain_type, 1));
+        if (!objs[i]) continue;
+        tracked++;
+        if (!target) continue;
+        bool refers = i % 3 == 0   ? DID(rcgc_list_append(objs[i], target))
+                      : i % 3 == 1 ? DID(rcgc_dict_set(objs[i], "t", target))
+                                   : (link_slot(objs[i], 0, target), true);
+        if (refers) referrers++;
+    }
+    /* objs[2] (a node pointing at the target) is the victim */
+    if (n > 2 && objs[2] && target) referrers--;
+    walk.victim = n > 2 ? objs[2] : NULL;
+    if (n > 2) objs[2] = NULL;
+    int r = rcgc_get_objects(-1, meddling_visitor, NULL);
+    if (r != 0) {
+        CHECK_EQ(r, -1);
+        CHECK_EQ(errno, ENOMEM);
+    } else {
+        CHECK_EQ(walk.visits, tracked);
+    }
+    if (walk.froze) rcgc_unfreeze();
+    drop(walk.victim);   /* if the walk failed before reaching it */
+    walk.victim = NULL;
+    if (target) {
+        walk.visits = 0;
+        walk.froze = true;   /* no freezing this time */
+        r = rcgc_get_referrers(target, meddling_visitor, NULL);
+        if (r != 0) {
+            CHECK_EQ(r, -1);
+            CHECK_EQ(errno, ENOMEM);
+        } else {
+            CHECK_EQ(walk.visits, referrers);   /* the victim is gone by now */
+        }
+    }
+    drop_all(walk.made, (size_t)walk.nmade);
+    drop_all(objs, n);
+    drop(target);
+    rcgc_collect(2);
+}
+
+/* freeze / unfreeze: frozen garbage stays until unfrozen; what is made
+   after the freeze is collected as usual. */
+static void freeze_and_unfreeze(void)
+{
+    enum { MAX_PAIRS = 10 };
+    size_t n = sized(MAX_PAIRS, 4), tracked = 0, frozen_garbage = 0, held_alive = 0;
+    size_t young_garbage = 0;
+    node *a[MAX_PAIRS] = {NULL}, *b[MAX_PAIRS] = {NULL};
+    void *held = GOT(rcgc_list_new());
+    if (held) tracked++;
+    for (size_t i = 0; i < n; i++) {
+        if (!pair(&a[i], &b[i], &plain_type, &del_type, (int)i)) {
+            drop(a[i]), drop(b[i]);
+            a[i] = b[i] = NULL;
+            continue;
+        }
+        tracked += 2;
+        if (i % 3 == 0 && held && DID(rcgc_list_append(held, a[i]))) held_alive += 2;
+        else frozen_garbage += 2;
+    }
+    rcgc_freeze();
+    CHECK_EQ(rcgc_get_freeze_count(), tracked);
+    size_t count[3];
+    rcgc_get_count(count);
+    CHECK_EQ(count[0], 0);
+    for (size_t i = 0; i < n; i++) drop(a[i]), drop(b[i]);
+    for (size_t i = 0; i < n / 2; i++) {
+        node *x, *y;
+        if (pair(&x, &y, &del_type, &plain_type, 50 + (int)i)) young_garbage += 2;
+        drop(x);
+        drop(y);
+    }
+    CHECK_EQ(rcgc_collect(2), young_garbage);
+    CHECK_EQ(rcgc_get_freeze_count(), tracked);
+    rcgc_unfreeze();
+    CHECK_EQ(rcgc_get_freeze_count(), 0);
+    CHECK_EQ(rcgc_collect(2), frozen_garbage);
+    drop(held);
+    CHECK_EQ(rcgc_collect(2), held_alive);
+}
+
+/* D1: an allocation hook that collects (here at every allocation) while
+   lists, dicts and the weakref table grow, with finalizers that append to
+   the list being grown, add keys to the dict being resized and make and
+   drop weakrefs (the side table is created, grown and freed under the
+   outer growth).  Afterwards the containers hold exactly what succeeded. */
+static struct {
+    void *grown, *dict, *live;
+    size_t appended, keys, serial;
+} d1;
+
+static void meddler_finalize(void *self)
+{
+    if (d1.grown && DID(rcgc_list_append(d1.grown, self))) d1.appended++;   /* resurrects */
+    char key[32];
+    snprintf(key, sizeof key, "fin-%zu", d1.serial++);
+    if (d1.dict && DID(rcgc_dict_set(d1.dict, key, d1.live ? d1.live : d1.dict))) d1.keys++;
+    if (d1.live) drop(GOT(rcgc_weakref_new(d1.live, NULL, NULL)));
+}
+static const rcgc_type meddler_type = {"meddler", sizeof(node), node_traverse, node_clear,
+                                       meddler_finalize, NULL};
+
+static void collect_in_hook(void)
+{
+    rcgc_collect((int)(F.calls % 3));
+}
+
+static void hook_that_collects(void)
+{
+    enum { ROUNDS = 40 };
+    size_t rounds = sized(ROUNDS, 12);
+    void *targets[ROUNDS] = {NULL}, *wrs[ROUNDS] = {NULL}, *wrs_live[ROUNDS] = {NULL};
+    memset(&d1, 0, sizeof d1);
+    F.hook_work = collect_in_hook;
+    d1.grown = GOT(rcgc_list_new());
+    d1.dict = GOT(rcgc_dict_new());
+    d1.live = GOT(new_node(&plain_type, -1));
+    size_t live_wrs = 0;
+    for (size_t i = 0; i < rounds; i++) {
+        node *a, *b;
+        pair(&a, &b, &meddler_type, &meddler_type, (int)i);
+        void *wa = a ? GOT(rcgc_weakref_new(a, NULL, NULL)) : NULL;
+        drop(a);   /* garbage (or, half made, finalized now) */
+        drop(b);
+        if (d1.grown && DID(rcgc_list_append(d1.grown, d1.live))) d1.appended++;
+        char key[32];
+        snprintf(key, sizeof key, "round-%zu", i);
+        if (d1.dict && DID(rcgc_dict_set(d1.dict, key, d1.live ? d1.live : d1.dict))) d1.keys++;
+        targets[i] = GOT(new_node(&plain_type, (int)i));
+        if (targets[i]) wrs[i] = GOT(rcgc_weakref_new(targets[i], NULL, NULL));
+        if (d1.live && (wrs_live[i] = GOT(rcgc_weakref_new(d1.live, NULL, NULL)))) live_wrs++;
+        drop(wa);
+        if (d1.grown) CHECK_EQ(rcgc_list_len(d1.grown), d1.appended);
+        if (d1.dict) CHECK_EQ(rcgc_dict_len(d1.dict), d1.keys);
+    }
+    rcgc_collect(2);
+    if (d1.grown) CHECK_EQ(rcgc_list_len(d1.grown), d1.appended);
+    if (d1.dict) CHECK_EQ(rcgc_dict_len(d1.dict), d1.keys);
+    if (d1.live) CHECK_EQ(rcgc_weakref_count(d1.live), live_wrs);
+    for (size_t i = 0; i < rounds; i++)
+        if (wrs[i]) CHECK(rcgc_weakref_peek(wrs[i]) == targets[i]);
+    drop_all(targets, rounds);
+    for (size_t i = 0; i < rounds; i++)
+        if (wrs[i]) CHECK(rcgc_weakref_peek(wrs[i]) == NULL);
+    drop_all(wrs, rounds);
+    drop_all(wrs_live, rounds);
+    void *grown = d1.grown, *dict = d1.dict, *live = d1.live;
+    d1.grown = d1.dict = d1.live = NULL;
+    drop(grown);
+    drop(dict);
+    drop(live);
+    rcgc_collect(2);
+}
+
+/* Automatic collections at tiny thresholds in the middle of everything
+   (in stress builds, at every allocation). */
+static void automatic_collections(void)
+{
+    enum { ROUNDS = 30 };
+    size_t rounds = sized(ROUNDS, 10), appended = 0;
+    rcgc_set_threshold(3, 2, 2);
+    rcgc_enable();
+    void *root = GOT(rcgc_list_new());
+    void *wrs[ROUNDS] = {NULL};
+    wr_callbacks = 0;
+    for (size_t i = 0; i < rounds; i++) {
+        node *a, *b;
+        pair(&a, &b, i % 2 ? &del_type : &alloc_del_type, &plain_type, (int)i);
+        if (a && root && DID(rcgc_list_append(root, i % 4 ? NULL : a))) appended++;
+        if (b) wrs[i] = GOT(rcgc_weakref_new(b, allocating_callback, NULL));
+        drop(a);
+        drop(b);
+        void *d = GOT(rcgc_dict_new());
+        if (d) DID(rcgc_dict_set(d, "self", d));
+        drop(d);
+        if (root) CHECK_EQ(rcgc_list_len(root), appended);
+    }
+    drop(root);
+    rcgc_collect(2);
+    for (size_t i = 0; i < rounds; i++)
+        if (wrs[i]) CHECK(rcgc_weakref_peek(wrs[i]) == NULL);
+    drop_all(wrs, rounds);
+    rcgc_disable();
+    rcgc_set_threshold(700, 10, 10);
+}
+
+/* ---- the driver ------------------------------------------------------------------- */
+
+typedef struct fault_scenario {
+    const char *name;
+    void (*run)(void);
+} fault_scenario;
+
+/* One line per scenario.  New features (the leak-hunting tools, the
+   profiler, heaps) add theirs here, and every one of their allocations is
+   then refused in both flavours by the two tests below. */
+static const fault_scenario scenarios[] = {
+    {"containers_with_cycles", containers_with_cycles},
+    {"dict_growth", dict_growth},
+    {"weakrefs_with_callbacks", weakrefs_with_callbacks},
+    {"finalizers", finalizers},
+    {"saveall_and_garbage_clear", saveall_and_garbage_clear},
+    {"gc_callbacks", gc_callbacks},
+    {"get_objects_and_referrers", get_objects_and_referrers},
+    {"freeze_and_unfreeze", freeze_and_unfreeze},
+    {"hook_that_collects", hook_that_collects},
+    {"automatic_collections", automatic_collections},
+};
+enum { NSCENARIOS = sizeof scenarios / sizeof scenarios[0] };
+
+/* A crash names the run; ASan and UBSan reports end in this callback. */
+static void print_crash_context(void)
+{
+    ssize_t w = write(2, crash_context, strlen(crash_context));
+    (void)w;
+}
+static void on_fatal_signal(int sig)
+{
+    print_crash_context();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void install_crash_reporting(void)
+{
+    static bool done;
+    if (done) return;
+    done = true;
+#ifdef FAULTS_ASAN
+    __sanitizer_set_death_callback(print_crash_context);
+#else
+    signal(SIGSEGV, on_fatal_signal);
+    signal(SIGBUS, on_fatal_signal);
+    signal(SIGFPE, on_fatal_signal);
+    signal(SIGILL, on_fatal_signal);
+#endif
+    signal(SIGABRT, on_fatal_signal);
+    F.quick = getenv("RCGC_TEST_QUICK") && strcmp(getenv("RCGC_TEST_QUICK"), "0") != 0;
+}
+
+/* Everything back to the state a scenario starts from, refusing nothing. */
+static void settle(void)
+{
+    rcgc_set_alloc_hook(NULL, NULL);
+    F.hook_work = NULL;
+    lazarus_release();
+    rcgc_disable();
+    rcgc_set_threshold(700, 10, 10);
+    rcgc_set_debug(0);
+    rcgc_garbage_clear();
+    rcgc_collect(2);
+    rcgc_garbage_clear();
+}
+
+static void run_once(const fault_scenario *s, size_t fail_at, bool persistent)
+{
+    settle();
+    size_t baseline = rcgc_memory_in_use();
+    F.scenario = s->name;
+    F.fail_at = fail_at;
+    F.persistent = persistent;
+    F.calls = F.refused = 0;
+    F.run_failed = false;
+    nmarks = 0;
+    describe_run(crash_context, sizeof crash_context - 40);
+    strcat(crash_context, ": crashed\n");
+    events_reset();
+
+    rcgc_set_alloc_hook(fault_hook, NULL);
+    s->run();
+    lazarus_release();
+    rcgc_set_debug(0);
+    rcgc_garbage_clear();
+    rcgc_collect(2);
+    rcgc_set_alloc_hook(NULL, NULL);
+    F.hook_work = NULL;
+    CHECK_EQ(nmarks, 0);
+    CHECK_EQ(rcgc_garbage_count(), 0);
+
+    size_t in_use = rcgc_memory_in_use();
+    /* Memory a run leaked may be given back by a later run (an empty table
+       reused, then freed): below the baseline after a leak is no news. */
+    if (in_use > baseline || (in_use < baseline && !F.leaked)) {
+        F.leaked = F.leaked || in_use > baseline;
+        fault_fail(__LINE__, "memory in use %zu after the scenario, baseline %zu (%+lld bytes)",
+                   in_use, baseline, (long long)in_use - (long long)baseline);
+    }
+    /* the heap works: a fresh two-node cycle is found and freed */
+    size_t before = rcgc_memory_in_use();
+    node *a = new_node(&plain_type, 1), *b = new_node(&plain_type, 2);
+    CHECK(a && b);
+    if (a && b) {
+        link_slot(a, 0, b);
+        link_slot(b, 0, a);
+        drop(a);
+        drop(b);
+        CHECK_EQ(rcgc_collect(2), 2);
+    }
+    CHECK_EQ(rcgc_memory_in_use(), before);
+    total_refusals[persistent] += F.refused;
+    total_runs[persistent] += fail_at != 0;
+}
+
+static void inject(bool persistent)
+{
+    install_crash_reporting();
+    const char *only = getenv("RCGC_FAULTS_ONLY");
+    for (int i = 0; i < NSCENARIOS; i++) {
+        const fault_scenario *s = &scenarios[i];
+        if (only && *only && strcmp(only, s->name) != 0) continue;
+        F.messages = F.suppressed = F.failing_runs = F.first_failing_n = 0;
+        F.leaked = false;
+        run_once(s, 0, persistent);
+        size_t total = F.calls;
+        CHECK(total > 0);
+        for (size_t n = 1; n <= total + 1; n++) {
+            run_once(s, n, persistent);
+            /* beyond the last allocation: refuses nothing, the same run */
+            if (n == total + 1) {
+                CHECK_EQ(F.refused, 0);
+                CHECK_EQ(F.calls, total);
+            }
+        }
+        if (F.failing_runs)
+            fprintf(stderr, "  %s, %s refusals: %zu of %zu runs failed (first at N=%zu)%s\n",
+                    s->name, persistent ? "persistent" : "transient", F.failing_runs,
+                    total + 1, F.first_failing_n,
+                    F.suppressed ? "; later messages not shown" : "");
+    }
+    settle();
+    rcgc_enable();
+}
+
+/* Each test prints its flavour's count; the second to run in one process
+   (the whole program) also prints the total. */
+static int flavours_done;
+static void report_refusals(bool persistent)
+{
+    printf("faults: %zu %s refusals in %zu runs over %d scenarios\n",
+           total_refusals[persistent], persistent ? "persistent" : "transient",
+           total_runs[persistent], NSCENARIOS);
+    if (++flavours_done == 2)
+        printf("faults: %zu refusals in %zu runs over %d scenarios\n",
+               total_refusals[0] + total_refusals[1], total_runs[0] + total_runs[1],
+               NSCENARIOS);
+}
+
+TEST(transient_refusal_of_every_allocation_in_every_scenario)
+{
+    inject(false);
+    report_refusals(false);
+}
+
+TEST(persistent_refusal_from_every_allocation_in_every_scenario)
+{
+    inject(true);
+    report_refusals(true);
+}
