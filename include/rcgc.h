@@ -14,7 +14,13 @@
  * heaps can come later without changing this header.
  *
  * Errors: a function that can fail returns NULL or -1 and sets errno
- * (ENOMEM, EINVAL, ENOENT, ERANGE).  Nothing aborts on a failed allocation.
+ * (ENOMEM, EINVAL, ENOENT, ERANGE, EBUSY).  Nothing aborts on a failed
+ * allocation.  A NULL out-parameter makes a call do nothing but set EINVAL.
+ *
+ * User code that rcgc calls (finalize, clear, destroy, traverse, callbacks,
+ * the allocation hook, the output sink) may call back into rcgc; what each
+ * may do is in docs/reentrancy.md.  It must return normally: leaving it with
+ * longjmp or a C++ exception leaves the heap in an undefined state.
  * Builds configured with RCGC_DEBUG=ON abort on misuse (refcount below zero,
  * use of a freed object, a pointer that is not a managed object) with one line
  * naming the type, the address and the refcount.
@@ -101,7 +107,10 @@ RCGC_API const rcgc_type *rcgc_typeof(const void *obj);
 
 /* Memory: every allocation rcgc makes (objects, container storage, internal
    tables) asks `allow` first; when it returns false the allocation fails with
-   ENOMEM.  Use it to cap memory or to test failure paths.  NULL removes it. */
+   ENOMEM.  Use it to cap memory, to test failure paths, or to collect when
+   memory runs short: `allow` may call any rcgc function, rcgc_collect
+   included (every growing container reads itself afresh afterwards).  Only
+   the deallocation path's own small queue does not ask.  NULL removes it. */
 typedef bool (*rcgc_alloc_hook_fn)(size_t size, void *arg);
 RCGC_API void rcgc_set_alloc_hook(rcgc_alloc_hook_fn allow, void *arg);
 /* Bytes currently allocated by rcgc (as requested: headers, bodies, container
@@ -114,8 +123,9 @@ RCGC_API size_t rcgc_memory_in_use(void);
 
 /* gc.collect(generation): collect generations 0..generation (2 = full).
    Returns the number of unreachable objects found (collected plus
-   uncollectable, never resurrected ones).  0 if a collection is already
-   running or a rcgc_get_objects / rcgc_get_referrers callback is; 0 with
+   uncollectable, never resurrected ones).  0 with errno = EBUSY if a
+   collection is already running (a call from a finalizer, clear, callback or
+   allocation hook during one), as CPython does nothing then; 0 with
    errno = EINVAL for a generation outside 0..2. */
 RCGC_API size_t rcgc_collect(int generation);
 
@@ -160,18 +170,22 @@ RCGC_API void rcgc_get_stats(int generation, rcgc_gen_stats *out);
 RCGC_API bool rcgc_is_tracked(const void *obj);
 RCGC_API bool rcgc_is_finalized(const void *obj);
 /* Start / stop tracking an object of a type with traverse (no-op otherwise).
-   rcgc_track puts it at the young end of generation 0. */
+   rcgc_track puts it at the young end of generation 0.  Refused (EINVAL; a
+   misuse abort in debug builds) for an object whose count is zero, which is
+   being torn down: from its own clear or destroy, say. */
 RCGC_API void rcgc_track(void *obj);
 RCGC_API void rcgc_untrack(void *obj);
 
-/* Call fn for each tracked object in `generation` (-1: all three, not the
-   frozen ones).  Returns 0, fn's first non-zero result, or -1 with errno =
-   EINVAL for a bad generation.  fn must not free, track or untrack objects
-   (debug builds abort if it does); it may create objects and incref them
-   (no collection runs until it returns: rcgc_collect returns 0 meanwhile). */
+/* Call fn for each object tracked in `generation` (-1: all three, not the
+   frozen ones) when the call starts.  The objects are gathered first, each
+   held by a reference of the call's own while fn runs (rcgc_refcount reads
+   one more, as for an item of the list Python's gc.get_objects() returns),
+   so fn may do anything: create, free, track, collect, freeze.  Returns 0,
+   fn's first non-zero result, or -1 with errno = EINVAL for a bad generation
+   or ENOMEM when the gathering cannot be allocated. */
 RCGC_API int rcgc_get_objects(int generation, rcgc_visit_fn fn, void *arg);
 /* Call fn for each tracked object (frozen ones excluded, as in CPython) that
-   holds a reference to obj.  Same return convention, same restriction. */
+   holds a reference to obj.  Same snapshot, same return convention. */
 RCGC_API int rcgc_get_referrers(const void *obj, rcgc_visit_fn fn, void *arg);
 /* Call fn for each object obj references (its traverse).  0 for objects of a
    type without traverse. */

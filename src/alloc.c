@@ -45,10 +45,10 @@ static bool allowed(rcgc_state *S, size_t size)
     return true;
 }
 
-static void *allocate(size_t size, bool zeroed)
+static void *allocate(size_t size, bool zeroed, bool ask)
 {
     rcgc_state *S = state();
-    if (!allowed(S, size)) return NULL;
+    if (ask && !allowed(S, size)) return NULL;
     size_t asked = size ? size : 1;
     void *p = zeroed ? backend_calloc(asked) : backend_malloc(asked);
     if (!p) {
@@ -59,21 +59,45 @@ static void *allocate(size_t size, bool zeroed)
     return p;
 }
 
-void *rcgc__alloc(size_t size) { return allocate(size, false); }
-void *rcgc__calloc(size_t size) { return allocate(size, true); }
+void *rcgc__alloc(size_t size) { return allocate(size, false, true); }
+void *rcgc__calloc(size_t size) { return allocate(size, true, true); }
+void *rcgc__alloc_unasked(size_t size) { return allocate(size, false, false); }
 
-void *rcgc__realloc(void *p, size_t old_size, size_t new_size)
+/* The hook runs first and may run user code (a collection, finalizers) that
+   changes or frees the very array being grown, so nothing about it is read
+   until the new block is in hand: then the array is read afresh and grown
+   from what it holds now, or left alone if that code already made room. */
+int rcgc__reserve(void *items_field, size_t *cap, const size_t *len, size_t elem,
+                  size_t first_cap)
 {
-    if (!p) return rcgc__alloc(new_size);
-    RCGC_ASSERT(old_size <= backend_usable(p));
-    rcgc_state *S = state();
-    if (!allowed(S, new_size)) return NULL;
-    void *q = backend_realloc(p, new_size ? new_size : 1);
-    if (!q) {
-        errno = ENOMEM;
-        return NULL;
+    while (*len >= *cap) {
+        size_t want = *cap ? *cap * 2 : first_cap;
+        if (want <= *cap || want > SIZE_MAX / elem) {
+            errno = ENOMEM;
+            return -1;
+        }
+        void *grown = rcgc__alloc(want * elem);
+        if (!grown) return -1;
+        if (*len < *cap || *len >= want) {   /* changed meanwhile: start over */
+            rcgc__free(grown, want * elem);
+            continue;
+        }
+        void *items;
+        memcpy(&items, items_field, sizeof items);
+        if (*len) memcpy(grown, items, *len * elem);
+        rcgc__free(items, *cap * elem);
+        memcpy(items_field, &grown, sizeof grown);
+        *cap = want;
     }
-    S->bytes_in_use = S->bytes_in_use - old_size + new_size;
+    return 0;
+}
+
+void *rcgc__shrink(void *p, size_t old_size, size_t new_size)
+{
+    RCGC_ASSERT(new_size <= old_size && old_size <= backend_usable(p));
+    void *q = backend_realloc(p, new_size ? new_size : 1);
+    if (!q) return NULL;
+    rcgc__state.bytes_in_use -= old_size - new_size;
     return q;
 }
 

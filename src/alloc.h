@@ -2,7 +2,7 @@
  * rcgc's one door to memory.  Every byte rcgc allocates (objects, container
  * storage, internal tables) goes through these, so that the user's allocation
  * hook (rcgc_set_alloc_hook) and rcgc_memory_in_use see all of it.
- * Callers pass back on free (and realloc) the size they asked for: the
+ * Callers pass back on free (and shrink) the size they asked for: the
  * accounting counts requested bytes and needs no lookup.
  * Failure returns NULL with errno = ENOMEM; nothing here aborts.
  */
@@ -13,7 +13,17 @@
 
 void *rcgc__alloc(size_t size);                 /* uninitialised */
 void *rcgc__calloc(size_t size);                /* zeroed */
-void *rcgc__realloc(void *p, size_t old_size, size_t new_size);
+/* Without asking the hook, for the deallocation path, which must not fail
+   for a reason the user chose nor run user code of its own. */
+void *rcgc__alloc_unasked(size_t size);
+/* Make room for one more element in an array of `elem`-byte elements whose
+   pointer (of any T * type) is stored at items_field, with *len used of *cap:
+   capacity doubles from first_cap.  Safe when the hook changes the array
+   (see alloc.c).  0, or -1 + ENOMEM with the array untouched. */
+int rcgc__reserve(void *items_field, size_t *cap, const size_t *len, size_t elem,
+                  size_t first_cap);
+/* Give back the tail of a block; never asks the hook.  NULL: keep the old. */
+void *rcgc__shrink(void *p, size_t old_size, size_t new_size);
 void rcgc__free(void *p, size_t size);
 #ifdef RCGC_DEBUG
 void rcgc__forget(void *p, size_t size); /* stop counting p; free it later */

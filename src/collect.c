@@ -47,13 +47,14 @@ static void validate_list(gc_link *list, bool collecting, bool unreachable)
 {
     gc_link *prev = list;
     for (gc_link *g = link_next(list); g != list; prev = g, g = link_next(g)) {
-        RCGC_ASSERT(link_prev(g) == prev);
-        RCGC_ASSERT(((g->prev & PREV_COLLECTING) != 0) == collecting);
-        RCGC_ASSERT((g->prev & (uintptr_t)2) == 0);   /* no PREV_COUNTED */
-        RCGC_ASSERT(((g->next & NEXT_UNREACHABLE) != 0) == unreachable);
-        RCGC_ASSERT(link_head(g)->magic == OBJ_MAGIC_LIVE);
-        RCGC_ASSERT(link_head(g)->refcnt > 0);
-        RCGC_ASSERT(type_is_gc(link_type(g)));
+        void *obj = body_of_link(g);
+        RCGC_ASSERT_OBJ(link_head(g)->magic == OBJ_MAGIC_LIVE, obj);
+        RCGC_ASSERT_OBJ(link_head(g)->refcnt > 0, obj);
+        RCGC_ASSERT_OBJ(type_is_gc(link_type(g)), obj);
+        RCGC_ASSERT_OBJ(link_prev(g) == prev, obj);
+        RCGC_ASSERT_OBJ(((g->prev & PREV_COLLECTING) != 0) == collecting, obj);
+        RCGC_ASSERT_OBJ((g->prev & (uintptr_t)2) == 0, obj);   /* no PREV_COUNTED */
+        RCGC_ASSERT_OBJ(((g->next & NEXT_UNREACHABLE) != 0) == unreachable, obj);
     }
     RCGC_ASSERT(link_prev(list) == prev);
 }
@@ -108,7 +109,7 @@ static inline gc_link *collecting_link(void *obj)
 static void update_refs(gc_link *young)
 {
     for (gc_link *g = link_next(young); g != young; g = link_next(g)) {
-        RCGC_ASSERT(link_head(g)->refcnt > 0);
+        RCGC_ASSERT_OBJ(link_head(g)->refcnt > 0, body_of_link(g));
         g->prev = PREV_COLLECTING;
     }
 }
@@ -172,7 +173,7 @@ static void count_refs(gc_link *young, bool everything)
     count_ring ring = {{0}, 0, everything};
     for (gc_link *g = link_next(young); g != young; g = link_next(g)) {
         if (everything && !(g->prev & PREV_COUNTED)) {
-            RCGC_ASSERT(link_head(g)->refcnt > 0);
+            RCGC_ASSERT_OBJ(link_head(g)->refcnt > 0, body_of_link(g));
             g->prev = PREV_COUNTED | PREV_COLLECTING;
         }
         link_type(g)->traverse(body_of_link(g), visit_count, &ring);
@@ -271,26 +272,14 @@ static unreachable_summary clear_unreachable_mask(gc_link *unreachable, bool pri
    they were reachable, so nothing else counts them (CPython does the same). */
 static size_t handle_weakrefs(gc_link *unreachable, gc_link *old)
 {
-    gc_link to_call;
-    list_init(&to_call);
+    weakref_chain to_call = {NULL, NULL};
     for (gc_link *g = link_next(unreachable); g != unreachable; g = link_next(g)) {
         obj_head *h = link_head(g);
         if (head_type(h) == &rcgc_weakref_type) rcgc__weakref_clear_self(body_of_link(g));
         if (h->type_bits & TYPE_BIT_HAS_WEAKREFS)
-            rcgc__weakrefs_clear_for_gc(body_of_link(g), &to_call);
+            rcgc__weakrefs_clear_for_gc(body_of_link(g), &to_call, old);
     }
-    size_t freed = 0;
-    while (!list_is_empty(&to_call)) {
-        gc_link *g = link_next(&to_call);
-        void *wr = body_of_link(g);
-        rcgc__weakref_run_callback(wr);
-        rcgc_decref(wr);
-        if (link_next(&to_call) == g)
-            list_move(g, old);
-        else
-            freed++;
-    }
-    return freed;
+    return rcgc__weakrefs_call_back(&to_call);
 }
 
 /* Phase 7.  Returns whether any finalizer ran (if none did, no user code
@@ -458,12 +447,13 @@ size_t rcgc__collect_with_callbacks(int generation)
        before they return, so no object waiting in the deallocation queue
        holds references that would pass for outside ones.  Collections do not
        nest, so the stack stays bounded. */
-    unsigned outer_depth = S->dealloc_depth;
-    S->dealloc_depth = 0;
+    unsigned outer_depth = S->dealloc_depth, outer_plain = S->plain_depth;
+    S->dealloc_depth = S->plain_depth = 0;
     rcgc__invoke_callbacks(RCGC_PHASE_START, generation, 0, 0);
     size_t n = collect_main(S, generation, &collected, &uncollectable);
     rcgc__invoke_callbacks(RCGC_PHASE_STOP, generation, collected, uncollectable);
     S->dealloc_depth = outer_depth;
+    S->plain_depth = outer_plain;
     return n;
 }
 
@@ -474,10 +464,11 @@ size_t rcgc_collect(int generation)
         errno = EINVAL;
         return 0;
     }
-    /* As in CPython, a collection asked for while one runs does nothing;
-       nor does one asked for from a get_objects / get_referrers callback,
-       which walks the lists a collection would rearrange. */
-    if (S->collecting || S->inspecting) return 0;
+    /* As in CPython, a collection asked for while one runs does nothing. */
+    if (S->collecting) {
+        errno = EBUSY;
+        return 0;
+    }
     S->collecting = true;
     size_t n = rcgc__collect_with_callbacks(generation);
     S->collecting = false;

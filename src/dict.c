@@ -16,8 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "rcgc.h"
-#include "alloc.h"
+#include "container.h"
 
 typedef struct dict_entry {
     uint64_t hash;
@@ -97,28 +96,35 @@ static size_t find_empty_slot(const rcgc_dict *d, uint64_t hash)
 
 /* Rebuild both arrays with room for at least `want` entries, dropping the
    holes left by deletions.  Allocates both before touching the dict, so a
-   failure leaves it as it was. */
+   failure leaves it as it was; and reads the dict only after both are in
+   hand, because the allocation hook may run code (a collection, finalizers)
+   that adds entries meanwhile: then it sizes again for what is there now. */
 static int dict_resize(rcgc_dict *d, size_t want)
 {
-    size_t size = MIN_INDEX_SIZE;
-    while (size / 3 * 2 < want) {
-        if (size > SIZE_MAX / 2 / sizeof(dict_entry)) {
-            errno = ENOMEM;
+    size_t size, cap;
+    dict_entry *entries;
+    size_t *index;
+    for (;;) {
+        size = MIN_INDEX_SIZE;
+        while (size / 3 * 2 < want) {
+            if (size > SIZE_MAX / 2 / sizeof(dict_entry)) {
+                errno = ENOMEM;
+                return -1;
+            }
+            size *= 2;
+        }
+        cap = size / 3 * 2;
+        entries = rcgc__alloc(cap * sizeof(dict_entry));
+        if (!entries) return -1;
+        index = rcgc__alloc(size * sizeof(size_t));
+        if (!index) {
+            rcgc__free(entries, cap * sizeof(dict_entry));
             return -1;
         }
-        size *= 2;
-    }
-    size_t cap = size / 3 * 2;
-    dict_entry *entries = rcgc__alloc(cap * sizeof(dict_entry));
-    if (!entries) {
-        errno = ENOMEM;
-        return -1;
-    }
-    size_t *index = rcgc__alloc(size * sizeof(size_t));
-    if (!index) {
+        if (d->len < cap) break;
+        rcgc__free(index, size * sizeof(size_t));
         rcgc__free(entries, cap * sizeof(dict_entry));
-        errno = ENOMEM;
-        return -1;
+        want = (d->len + 1) * 2;
     }
     for (size_t i = 0; i < size; i++) index[i] = SLOT_EMPTY;
 
@@ -198,9 +204,10 @@ const rcgc_type rcgc_dict_type = {
     .destroy = dict_destroy,
 };
 
-static bool is_dict(const void *obj)
+/* `what` names the caller in debug builds' misuse lines. */
+static bool is_dict(const void *obj, const char *what)
 {
-    if (obj && rcgc_typeof(obj) == &rcgc_dict_type) return true;
+    if (obj && rcgc__typeof_in(obj, what) == &rcgc_dict_type) return true;
     errno = EINVAL;
     return false;
 }
@@ -212,13 +219,13 @@ void *rcgc_dict_new(void)
 
 size_t rcgc_dict_len(const void *self)
 {
-    if (!is_dict(self)) return 0;
+    if (!is_dict(self, __func__)) return 0;
     return ((const rcgc_dict *)self)->len;
 }
 
 void *rcgc_dict_get(const void *self, const char *key)
 {
-    if (!is_dict(self)) return NULL;
+    if (!is_dict(self, __func__)) return NULL;
     if (!key) {
         errno = EINVAL;
         return NULL;
@@ -234,7 +241,7 @@ void *rcgc_dict_get(const void *self, const char *key)
 
 int rcgc_dict_set(void *self, const char *key, void *value)
 {
-    if (!is_dict(self)) return -1;
+    if (!is_dict(self, __func__)) return -1;
     if (!key || !value) {
         errno = EINVAL;
         return -1;
@@ -253,16 +260,22 @@ int rcgc_dict_set(void *self, const char *key, void *value)
 
     size_t key_size = strlen(key) + 1;
     char *copy = rcgc__alloc(key_size);
-    if (!copy) {
-        errno = ENOMEM;
-        return -1;
-    }
+    if (!copy) return -1;
     memcpy(copy, key, key_size);
-    /* Room for the new entry and as many again: amortised O(1) insertion. */
-    if (d->entries_used == d->entries_cap &&
-        dict_resize(d, (d->len + 1) * 2) != 0) {
-        rcgc__free(copy, key_size);
-        return -1;
+    /* The allocations may have run code that changed the dict (see
+       dict_resize): look the key up again, and make room until there is. */
+    for (;;) {
+        slot = find_slot(d, key, hash);
+        if (slot != SLOT_EMPTY) {
+            rcgc__free(copy, key_size);
+            return rcgc_dict_set(d, key, value);   /* now a replacement */
+        }
+        if (d->entries_used < d->entries_cap) break;
+        /* Room for the new entry and as many again: amortised O(1). */
+        if (dict_resize(d, (d->len + 1) * 2) != 0) {
+            rcgc__free(copy, key_size);
+            return -1;
+        }
     }
     rcgc_incref(value);
     size_t at = d->entries_used++;
@@ -274,7 +287,7 @@ int rcgc_dict_set(void *self, const char *key, void *value)
 
 int rcgc_dict_del(void *self, const char *key)
 {
-    if (!is_dict(self)) return -1;
+    if (!is_dict(self, __func__)) return -1;
     if (!key) {
         errno = EINVAL;
         return -1;
@@ -300,7 +313,7 @@ int rcgc_dict_del(void *self, const char *key)
 bool rcgc_dict_next(const void *self, size_t *pos, const char **key,
                     void **value)
 {
-    if (!is_dict(self)) return false;
+    if (!is_dict(self, __func__)) return false;
     if (!pos) {
         errno = EINVAL;
         return false;
@@ -318,6 +331,6 @@ bool rcgc_dict_next(const void *self, size_t *pos, const char **key,
 
 void rcgc_dict_clear(void *self)
 {
-    if (!is_dict(self)) return;
+    if (!is_dict(self, __func__)) return;
     dict_clear_entries(self);
 }

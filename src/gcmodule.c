@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "internal.h"
 
@@ -34,14 +35,24 @@ void rcgc_set_threshold(size_t t0, size_t t1, size_t t2)
     S->generations[2].threshold = t2;
 }
 
+/* Out-parameters, everywhere: NULL does nothing and sets EINVAL. */
+static bool out_ok(const void *out)
+{
+    if (out) return true;
+    errno = EINVAL;
+    return false;
+}
+
 void rcgc_get_threshold(size_t out[3])
 {
+    if (!out_ok(out)) return;
     rcgc_state *S = state();
     for (int i = 0; i < RCGC_NUM_GENERATIONS; i++) out[i] = S->generations[i].threshold;
 }
 
 void rcgc_get_count(size_t out[3])
 {
+    if (!out_ok(out)) return;
     rcgc_state *S = state();
     for (int i = 0; i < RCGC_NUM_GENERATIONS; i++) out[i] = S->generations[i].count;
 }
@@ -56,13 +67,27 @@ void rcgc_set_output(rcgc_write_fn fn, void *arg)
     S->output_arg = arg;
 }
 
+/* One whole line per call, however long (type names are the user's).  The
+   rare long line goes through libc, not rcgc's books: it is gone before the
+   call returns.  If even that fails, the line is cut but keeps its newline. */
 void rcgc__printf(const char *fmt, ...)
 {
     rcgc_state *S = state();
-    char line[512];
-    va_list ap;
+    char small[512], *line = small;
+    va_list ap, again;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    va_copy(again, ap);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    if (n >= (int)sizeof small) {
+        char *big = malloc((size_t)n + 1);
+        if (big) {
+            vsnprintf(big, (size_t)n + 1, fmt, again);
+            line = big;
+        } else {
+            small[sizeof small - 2] = '\n';
+        }
+    }
+    va_end(again);
     va_end(ap);
     if (S->output) {
         S->output(line, S->output_arg);
@@ -70,6 +95,7 @@ void rcgc__printf(const char *fmt, ...)
         fputs(line, stderr);
         fflush(stderr);
     }
+    if (line != small) free(line);
 }
 
 /* ---- gc.garbage ------------------------------------------------------------ */
@@ -77,14 +103,9 @@ void rcgc__printf(const char *fmt, ...)
 int rcgc__garbage_append(void *obj)
 {
     rcgc_state *S = state();
-    if (S->garbage_len == S->garbage_cap) {
-        size_t cap = S->garbage_cap ? S->garbage_cap * 2 : 16;
-        void **items = rcgc__realloc(S->garbage, S->garbage_cap * sizeof *items,
-                                     cap * sizeof *items);
-        if (!items) return -1;
-        S->garbage = items;
-        S->garbage_cap = cap;
-    }
+    if (rcgc__reserve(&S->garbage, &S->garbage_cap, &S->garbage_len,
+                      sizeof *S->garbage, 16) != 0)
+        return -1;
     rcgc_incref(obj);
     S->garbage[S->garbage_len++] = obj;
     return 0;
@@ -118,7 +139,7 @@ void rcgc_garbage_clear(void)
 
 void rcgc_get_stats(int generation, rcgc_gen_stats *out)
 {
-    if (!out) return;
+    if (!out_ok(out)) return;
     if (!generation_ok(generation)) {
         *out = (rcgc_gen_stats){0, 0, 0};
         return;
@@ -135,14 +156,9 @@ int rcgc_callback_add(rcgc_callback_fn fn, void *arg)
         errno = EINVAL;
         return -1;
     }
-    if (S->callbacks_len == S->callbacks_cap) {
-        size_t cap = S->callbacks_cap ? S->callbacks_cap * 2 : 4;
-        callback_entry *c = rcgc__realloc(S->callbacks, S->callbacks_cap * sizeof *c,
-                                          cap * sizeof *c);
-        if (!c) return -1;
-        S->callbacks = c;
-        S->callbacks_cap = cap;
-    }
+    if (rcgc__reserve(&S->callbacks, &S->callbacks_cap, &S->callbacks_len,
+                      sizeof *S->callbacks, 4) != 0)
+        return -1;
     S->callbacks[S->callbacks_len++] = (callback_entry){fn, arg};
     return 0;
 }
@@ -153,7 +169,11 @@ int rcgc_callback_remove(rcgc_callback_fn fn, void *arg)
     for (size_t i = 0; i < S->callbacks_len; i++) {
         if (S->callbacks[i].fn == fn && S->callbacks[i].arg == arg) {
             for (size_t j = i + 1; j < S->callbacks_len; j++) S->callbacks[j - 1] = S->callbacks[j];
-            S->callbacks_len--;
+            if (--S->callbacks_len == 0) {   /* memory in use back to its baseline */
+                rcgc__free(S->callbacks, S->callbacks_cap * sizeof *S->callbacks);
+                S->callbacks = NULL;
+                S->callbacks_cap = 0;
+            }
             return 0;
         }
     }
@@ -176,39 +196,81 @@ void rcgc__invoke_callbacks(rcgc_phase phase, int generation, size_t collected,
 
 /* ---- inspection -------------------------------------------------------------- */
 
-/* Calls user code while walking a generation list: the callback must not
-   free, track or untrack objects (debug builds check, see inspecting). */
-static int call_inspector(rcgc_visit_fn fn, void *obj, void *arg)
+/* The objects to hand to an inspection callback, taken before the first
+   call as CPython's gc.get_objects() builds its list first: the callback may
+   then do anything (create, free, collect, freeze) without the walk running
+   into new objects or off a list.  Each item is a strong reference. */
+typedef struct snapshot {
+    void **items;
+    size_t len, cap;
+} snapshot;
+
+/* keep(obj, keep_arg) chooses the objects; NULL keeps all. */
+typedef bool (*keep_fn)(void *obj, const void *keep_arg);
+
+static size_t tracked_in(const rcgc_state *S, int generation)
 {
-    rcgc_state *S = &rcgc__state;
-    S->inspecting++;
-    int r = fn(obj, arg);
-    S->inspecting--;
-    return r;
+    size_t n = 0;
+    for (int i = 0; i < RCGC_NUM_GENERATIONS; i++)
+        if (generation == -1 || generation == i) n += rcgc__list_size(&S->generations[i].head);
+    return n;
 }
 
-static int visit_list(const gc_link *list, rcgc_visit_fn fn, void *arg)
+/* 0, or -1 + ENOMEM.  The array asks the hook, which may run user code that
+   makes objects: if they no longer fit, it is taken again, larger. */
+static int snapshot_take(snapshot *snap, int generation, keep_fn keep, const void *keep_arg)
 {
-    for (gc_link *g = link_next(list); g != list; g = link_next(g)) {
-        int r = call_inspector(fn, body_of_link(g), arg);
-        if (r) return r;
+    rcgc_state *S = state();
+    *snap = (snapshot){NULL, 0, 0};
+    for (;;) {
+        size_t cap = tracked_in(S, generation);
+        if (cap == 0) return 0;
+        void **items = rcgc__alloc(cap * sizeof *items);
+        if (!items) return -1;
+        size_t len = 0;
+        bool fits = true;
+        for (int i = 0; i < RCGC_NUM_GENERATIONS && fits; i++) {
+            if (generation != -1 && generation != i) continue;
+            const gc_link *list = &S->generations[i].head;
+            for (gc_link *g = link_next(list); g != list; g = link_next(g)) {
+                void *obj = body_of_link(g);
+                if (keep && !keep(obj, keep_arg)) continue;
+                if (len == cap) {
+                    fits = false;
+                    break;
+                }
+                items[len++] = obj;
+            }
+        }
+        if (fits) {
+            for (size_t i = 0; i < len; i++) rcgc_incref(items[i]);
+            *snap = (snapshot){items, len, cap};
+            return 0;
+        }
+        rcgc__free(items, cap * sizeof *items);
     }
-    return 0;
+}
+
+/* Call fn on each item until one returns non-zero; then drop the snapshot's
+   references (which may free objects the callback let go of). */
+static int snapshot_visit(snapshot *snap, rcgc_visit_fn fn, void *arg)
+{
+    int r = 0;
+    for (size_t i = 0; i < snap->len && r == 0; i++) r = fn(snap->items[i], arg);
+    for (size_t i = 0; i < snap->len; i++) rcgc_decref(snap->items[i]);
+    rcgc__free(snap->items, snap->cap * sizeof *snap->items);
+    return r;
 }
 
 int rcgc_get_objects(int generation, rcgc_visit_fn fn, void *arg)
 {
-    rcgc_state *S = state();
     if (!fn || (generation != -1 && !generation_ok(generation))) {
         errno = EINVAL;
         return -1;
     }
-    for (int i = 0; i < RCGC_NUM_GENERATIONS; i++) {
-        if (generation != -1 && generation != i) continue;
-        int r = visit_list(&S->generations[i].head, fn, arg);
-        if (r) return r;
-    }
-    return 0;
+    snapshot snap;
+    if (snapshot_take(&snap, generation, NULL, NULL) != 0) return -1;
+    return snapshot_visit(&snap, fn, arg);
 }
 
 static int is_target(void *obj, void *target)
@@ -216,19 +278,11 @@ static int is_target(void *obj, void *target)
     return obj == target;
 }
 
-/* gc.get_referrers is get_objects(-1) filtered by a traverse that looks
-   for the target. */
-typedef struct referrer_search {
-    const void *target;
-    rcgc_visit_fn fn;
-    void *arg;
-} referrer_search;
-
-static int visit_if_referrer(void *candidate, void *search_arg)
+/* gc.get_referrers: the tracked objects whose traverse reports the target. */
+static bool refers_to(void *candidate, const void *target)
 {
-    referrer_search *q = search_arg;
     const rcgc_type *t = head_type(head_of(candidate));
-    return t->traverse(candidate, is_target, (void *)q->target) ? q->fn(candidate, q->arg) : 0;
+    return t->traverse(candidate, is_target, (void *)target) != 0;
 }
 
 int rcgc_get_referrers(const void *obj, rcgc_visit_fn fn, void *arg)
@@ -237,8 +291,9 @@ int rcgc_get_referrers(const void *obj, rcgc_visit_fn fn, void *arg)
         errno = EINVAL;
         return -1;
     }
-    referrer_search q = {obj, fn, arg};
-    return rcgc_get_objects(-1, visit_if_referrer, &q);
+    snapshot snap;
+    if (snapshot_take(&snap, -1, refers_to, obj) != 0) return -1;
+    return snapshot_visit(&snap, fn, arg);
 }
 
 int rcgc_get_referents(const void *obj, rcgc_visit_fn fn, void *arg)

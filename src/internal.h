@@ -170,6 +170,7 @@ typedef struct callback_entry {
 } callback_entry;
 
 typedef struct weakref_table weakref_table;
+typedef struct plain_chunk plain_chunk;
 
 typedef struct rcgc_state {
     gc_generation generations[RCGC_NUM_GENERATIONS];
@@ -193,10 +194,13 @@ typedef struct rcgc_state {
     unsigned dealloc_depth;
     gc_link *dealloc_pending;       /* singly linked through next */
 
+    /* The same for objects of types without traverse (object.c). */
+    unsigned plain_depth;
+    struct plain_chunk *plain_pending;
+    /* Finalizers running in deallocations, innermost first (object.c). */
+    struct finalizing *finalizing;
+
     weakref_table *weakrefs;
-    /* rcgc_get_objects / rcgc_get_referrers callbacks running: they walk the
-       generation lists, so debug builds refuse to free or move objects. */
-    unsigned inspecting;
 
     rcgc_alloc_hook_fn alloc_hook;
     void *alloc_hook_arg;
@@ -233,30 +237,40 @@ void rcgc__invoke_callbacks(rcgc_phase phase, int generation,
 
 /* weakref.c */
 void rcgc__weakrefs_clear_and_call(void *obj);   /* dealloc path */
-/* Collection path: clear every weakref to obj; move those that must call
-   back (alive, not themselves garbage) to `to_call`, each with a new ref. */
-void rcgc__weakrefs_clear_for_gc(void *obj, gc_link *to_call);
+/* Collection path: clear every weakref to obj; chain those that must call
+   back (alive, not themselves garbage) on `to_call`, each with a new ref,
+   and move them to generation `old`.  call_back runs the chain's callbacks
+   in order and returns how many weakrefs died right after theirs. */
+typedef struct weakref_chain { struct weakref *first, *last; } weakref_chain;
+void rcgc__weakrefs_clear_for_gc(void *obj, weakref_chain *to_call, gc_link *old);
+size_t rcgc__weakrefs_call_back(weakref_chain *to_call);
 void rcgc__weakref_clear_self(void *wr);         /* a weakref that is garbage */
 void rcgc__weakref_run_callback(void *wr);
 
 /* ---- misuse checks --------------------------------------------------------- */
 
+/* debug.c (debug builds only) */
 #ifdef RCGC_DEBUG
+/* Abort unless obj is a live managed object; never reads memory near a
+   pointer rcgc did not allocate. */
 void rcgc__check_object(const void *obj, const char *what);
-/* Abort if a get_objects/get_referrers callback is running (see inspecting). */
-void rcgc__check_not_inspecting(const void *obj, const char *what);
-#define RCGC_CHECK_NOT_INSPECTING(obj, what) rcgc__check_not_inspecting((obj), (what))
+void rcgc__debug_register(const void *obj);             /* a new object */
+void rcgc__debug_quarantine(void *mem, const void *obj); /* a freed one */
 /* Abort with one line: what was called, the problem, type, address, count. */
 void rcgc__misuse(const char *what, const void *obj, const char *problem)
     __attribute__((noreturn));
 #define RCGC_CHECK_OBJECT(obj, what) rcgc__check_object((obj), (what))
 #define RCGC_ASSERT(cond) \
-    ((cond) ? (void)0 : rcgc__assert_fail(#cond, __FILE__, __LINE__))
-void rcgc__assert_fail(const char *cond, const char *file, int line) __attribute__((noreturn));
+    ((cond) ? (void)0 : rcgc__assert_fail(#cond, __FILE__, __LINE__, NULL))
+/* The same, naming the object the invariant is about. */
+#define RCGC_ASSERT_OBJ(cond, obj) \
+    ((cond) ? (void)0 : rcgc__assert_fail(#cond, __FILE__, __LINE__, (obj)))
+void rcgc__assert_fail(const char *cond, const char *file, int line, const void *obj)
+    __attribute__((noreturn));
 #else
-#define RCGC_CHECK_NOT_INSPECTING(obj, what) ((void)0)
 #define RCGC_CHECK_OBJECT(obj, what) ((void)0)
 #define RCGC_ASSERT(cond) ((void)0)
+#define RCGC_ASSERT_OBJ(cond, obj) ((void)0)
 #endif
 
 #endif

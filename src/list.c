@@ -14,8 +14,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "rcgc.h"
-#include "alloc.h"
+#include "container.h"
 
 typedef struct rcgc_list {
     void **items;
@@ -70,39 +69,23 @@ const rcgc_type rcgc_list_type = {
     .destroy = list_destroy,
 };
 
-static bool is_list(const void *obj)
+/* `what` names the caller in debug builds' misuse lines. */
+static bool is_list(const void *obj, const char *what)
 {
-    if (obj && rcgc_typeof(obj) == &rcgc_list_type) return true;
+    if (obj && rcgc__typeof_in(obj, what) == &rcgc_list_type) return true;
     errno = EINVAL;
     return false;
 }
 
-/* Make room for one more item.  On failure the list is untouched. */
+/* Make room for one more item.  On failure the list is untouched.  Doubling
+   keeps append amortised O(1). */
 static int list_reserve_one(rcgc_list *list)
 {
-    if (list->len < list->cap) return 0;
-    /* Doubling keeps append amortised O(1). */
-    size_t new_cap = list->cap ? list->cap * 2 : LIST_MIN_CAP;
-    if (new_cap < list->cap || new_cap > SIZE_MAX / sizeof(void *)) {
-        errno = ENOMEM;
-        return -1;
-    }
-    void **items;
-    if (list->items)
-        items = rcgc__realloc(list->items, list->cap * sizeof(void *),
-                              new_cap * sizeof(void *));
-    else
-        items = rcgc__alloc(new_cap * sizeof(void *));
-    if (!items) {
-        errno = ENOMEM;
-        return -1;
-    }
-    list->items = items;
-    list->cap = new_cap;
-    return 0;
+    return rcgc__reserve(&list->items, &list->cap, &list->len, sizeof(void *),
+                         LIST_MIN_CAP);
 }
 
-/* Give memory back once the list is a quarter full.  Best effort: a refused
+/* Give memory back once the list is a quarter full.  Best effort: a failed
    reallocation keeps the larger array, and errno is left as it was because
    the caller's operation succeeded. */
 static void list_maybe_shrink(rcgc_list *list)
@@ -110,8 +93,8 @@ static void list_maybe_shrink(rcgc_list *list)
     if (list->cap <= LIST_MIN_CAP || list->len > list->cap / 4) return;
     size_t new_cap = list->cap / 2;
     int saved_errno = errno;
-    void **items = rcgc__realloc(list->items, list->cap * sizeof(void *),
-                                 new_cap * sizeof(void *));
+    void **items = rcgc__shrink(list->items, list->cap * sizeof(void *),
+                                new_cap * sizeof(void *));
     errno = saved_errno;
     if (items) {
         list->items = items;
@@ -126,13 +109,13 @@ void *rcgc_list_new(void)
 
 size_t rcgc_list_len(const void *self)
 {
-    if (!is_list(self)) return 0;
+    if (!is_list(self, __func__)) return 0;
     return ((const rcgc_list *)self)->len;
 }
 
 int rcgc_list_append(void *self, void *item)
 {
-    if (!is_list(self)) return -1;
+    if (!is_list(self, __func__)) return -1;
     rcgc_list *list = self;
     if (list_reserve_one(list) != 0) return -1;
     if (item) rcgc_incref(item);
@@ -142,7 +125,7 @@ int rcgc_list_append(void *self, void *item)
 
 void *rcgc_list_get(const void *self, size_t i)
 {
-    if (!is_list(self)) return NULL;
+    if (!is_list(self, __func__)) return NULL;
     const rcgc_list *list = self;
     if (i >= list->len) {
         errno = ERANGE;
@@ -153,7 +136,7 @@ void *rcgc_list_get(const void *self, size_t i)
 
 int rcgc_list_set(void *self, size_t i, void *item)
 {
-    if (!is_list(self)) return -1;
+    if (!is_list(self, __func__)) return -1;
     rcgc_list *list = self;
     if (i >= list->len) {
         errno = ERANGE;
@@ -179,7 +162,7 @@ static void *list_take(rcgc_list *list, size_t i)
 
 void *rcgc_list_pop(void *self, size_t i)
 {
-    if (!is_list(self)) return NULL;
+    if (!is_list(self, __func__)) return NULL;
     rcgc_list *list = self;
     if (i >= list->len) {
         errno = ERANGE;
@@ -190,7 +173,7 @@ void *rcgc_list_pop(void *self, size_t i)
 
 int rcgc_list_remove(void *self, size_t i)
 {
-    if (!is_list(self)) return -1;
+    if (!is_list(self, __func__)) return -1;
     rcgc_list *list = self;
     if (i >= list->len) {
         errno = ERANGE;
@@ -202,6 +185,6 @@ int rcgc_list_remove(void *self, size_t i)
 
 void rcgc_list_clear(void *self)
 {
-    if (!is_list(self)) return;
+    if (!is_list(self, __func__)) return;
     list_clear_items(self);
 }

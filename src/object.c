@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "container.h"
 
 rcgc_state rcgc__state;
 
@@ -60,63 +61,6 @@ static inline void *allocation_of(obj_head *h)
     return type_is_gc(head_type(h)) ? (void *)((gc_link *)h - 1) : (void *)h;
 }
 
-/* ---- misuse checks (debug builds) ---------------------------------------- */
-
-#ifdef RCGC_DEBUG
-
-/* Freed objects are kept, poisoned, for a while before their memory goes back,
-   so that a late incref/decref finds OBJ_MAGIC_FREED rather than a new object. */
-#define QUARANTINE_SLOTS 4096
-static void *quarantine[QUARANTINE_SLOTS];
-static size_t quarantine_next;
-
-static void quarantine_put(void *mem)
-{
-    void *old = quarantine[quarantine_next];
-    quarantine[quarantine_next] = mem;
-    quarantine_next = (quarantine_next + 1) % QUARANTINE_SLOTS;
-    if (old) rcgc__free_forgotten(old);
-}
-
-void rcgc__misuse(const char *what, const void *obj, const char *problem)
-{
-    const obj_head *h = head_of(obj);
-    const rcgc_type *t = head_type(h);
-    fprintf(stderr,
-            "rcgc: %s: %s: object <%s %p> refcount %zu (allocation #%llu)\n",
-            what, problem, t && t->name ? t->name : "?", obj, h->refcnt,
-            (unsigned long long)h->serial);
-    fflush(stderr);
-    abort();
-}
-
-void rcgc__check_object(const void *obj, const char *what)
-{
-    const obj_head *h = head_of(obj);
-    if (h->magic == OBJ_MAGIC_LIVE) return;
-    if (h->magic == OBJ_MAGIC_FREED) rcgc__misuse(what, obj, "use of a freed object");
-    fprintf(stderr, "rcgc: %s: %p is not a managed object\n", what, obj);
-    fflush(stderr);
-    abort();
-}
-
-void rcgc__check_not_inspecting(const void *obj, const char *what)
-{
-    if (rcgc__state.inspecting)
-        rcgc__misuse(what, obj,
-                     "called from a rcgc_get_objects / rcgc_get_referrers callback, "
-                     "which must not free, track or untrack objects");
-}
-
-void rcgc__assert_fail(const char *cond, const char *file, int line)
-{
-    fprintf(stderr, "rcgc: internal invariant failed: %s (%s:%d)\n", cond, file, line);
-    fflush(stderr);
-    abort();
-}
-
-#endif
-
 /* ---- creation ----------------------------------------------------------- */
 
 void *rcgc_new(const rcgc_type *type)
@@ -136,18 +80,19 @@ void *rcgc_new(const rcgc_type *type)
     obj_head *h = (obj_head *)(mem + prefix - sizeof(obj_head));
     h->refcnt = 1;
     h->type_bits = (uintptr_t)type;
+    void *obj = body_of_head(h);
 #ifdef RCGC_DEBUG
     h->magic = OBJ_MAGIC_LIVE;
     h->serial = ++S->serial;
+    rcgc__debug_register(obj);
 #endif
-    void *obj = body_of_head(h);
     if (type_is_gc(type)) {
         /* CPython 3.12's _PyObject_GC_Link: count, maybe collect, and only
            then track, so the new object never takes part in that collection. */
         gc_generation *young = &S->generations[0];
         young->count++;
         if (young->count > young->threshold && young->threshold && S->enabled &&
-            !S->collecting && !S->inspecting)
+            !S->collecting)
             rcgc__maybe_collect();
         list_append(link_of(obj), &young->head);
     }
@@ -185,14 +130,20 @@ size_t rcgc_refcount(const void *obj)
     return head_of(obj)->refcnt;
 }
 
-const rcgc_type *rcgc_typeof(const void *obj)
+const rcgc_type *rcgc__typeof_in(const void *obj, const char *what)
 {
     if (!obj) {
         errno = EINVAL;
         return NULL;
     }
-    RCGC_CHECK_OBJECT(obj, "rcgc_typeof");
+    RCGC_CHECK_OBJECT(obj, what);
+    (void)what;
     return head_type(head_of(obj));
+}
+
+const rcgc_type *rcgc_typeof(const void *obj)
+{
+    return rcgc__typeof_in(obj, "rcgc_typeof");
 }
 
 /* ---- tracking ----------------------------------------------------------- */
@@ -203,20 +154,33 @@ static void track_young(void *obj)
     if (!g->next) list_append(g, &state()->generations[0].head);
 }
 
+/* An object at count zero is being torn down, or waits in the deallocation
+   queue with its gc_link in use as the queue's link: tracking it would leave
+   freed memory in a generation, untracking it would cut the queue. */
+static bool trackable(void *obj, const char *what)
+{
+    if (head_of(obj)->refcnt > 0) return true;
+#ifdef RCGC_DEBUG
+    rcgc__misuse(what, obj, "object is being deallocated (count is zero)");
+#else
+    (void)what;
+#endif
+    errno = EINVAL;
+    return false;
+}
+
 void rcgc_track(void *obj)
 {
     if (!obj) return;
     RCGC_CHECK_OBJECT(obj, "rcgc_track");
-    RCGC_CHECK_NOT_INSPECTING(obj, "rcgc_track");
-    if (type_is_gc(head_type(head_of(obj)))) track_young(obj);
+    if (trackable(obj, "rcgc_track") && type_is_gc(head_type(head_of(obj)))) track_young(obj);
 }
 
 void rcgc_untrack(void *obj)
 {
     if (!obj) return;
     RCGC_CHECK_OBJECT(obj, "rcgc_untrack");
-    RCGC_CHECK_NOT_INSPECTING(obj, "rcgc_untrack");
-    if (!type_is_gc(head_type(head_of(obj)))) return;
+    if (!trackable(obj, "rcgc_untrack") || !type_is_gc(head_type(head_of(obj)))) return;
     gc_link *g = link_of(obj);
     if (g->next) list_remove(g);
 }
@@ -225,7 +189,8 @@ bool rcgc_is_tracked(const void *obj)
 {
     if (!obj) return false;
     RCGC_CHECK_OBJECT(obj, "rcgc_is_tracked");
-    return type_is_gc(head_type(head_of(obj))) && link_of(obj)->next != 0;
+    const obj_head *h = head_of(obj);
+    return type_is_gc(head_type(h)) && h->refcnt > 0 && link_of(obj)->next != 0;
 }
 
 bool rcgc_is_finalized(const void *obj)
@@ -245,10 +210,25 @@ static void free_object(obj_head *h)
 #ifdef RCGC_DEBUG
     h->magic = OBJ_MAGIC_FREED;
     rcgc__forget(mem, size);
-    quarantine_put(mem);
+    rcgc__debug_quarantine(mem, body_of_head(h));
 #else
     rcgc__free(mem, size);
 #endif
+}
+
+/* The dealloc_one frames whose finalizer is running, innermost first: a
+   decref to zero of one of those objects is the finalizer dropping the
+   reference its deallocation lent it (see dealloc_one). */
+typedef struct finalizing {
+    obj_head *h;
+    struct finalizing *outer;
+} finalizing;
+
+static bool being_finalized(const rcgc_state *S, const obj_head *h)
+{
+    for (const finalizing *f = S->finalizing; f; f = f->outer)
+        if (f->h == h) return true;
+    return false;
 }
 
 /* Tear down one object whose count is zero.  Returns without freeing if the
@@ -262,24 +242,78 @@ static void dealloc_one(rcgc_state *S, obj_head *h)
     if (t->finalize && !(h->type_bits & TYPE_BIT_FINALIZED)) {
         h->refcnt = 1;
         if (gc) track_young(obj);
+        finalizing frame = {h, S->finalizing};
+        S->finalizing = &frame;
         t->finalize(obj);
+        S->finalizing = frame.outer;
         h->type_bits |= TYPE_BIT_FINALIZED;
-        RCGC_ASSERT(h->refcnt > 0);
-        if (--h->refcnt != 0) return;   /* resurrected: stays tracked */
+        /* A count of zero here means finalize dropped the lent reference
+           (rcgc__dealloc refused to start a second teardown): carry on with
+           this one, so the object dies once and finalize ran once. */
+        if (h->refcnt != 0 && --h->refcnt != 0) return;   /* resurrected: stays tracked */
         if (gc && link_of(obj)->next) list_remove(link_of(obj));
     }
     if (h->type_bits & TYPE_BIT_HAS_WEAKREFS) rcgc__weakrefs_clear_and_call(obj);
-    RCGC_ASSERT(h->refcnt == 0);
+    RCGC_ASSERT_OBJ(h->refcnt == 0, obj);
     if (t->clear) t->clear(obj);
     if (t->destroy) t->destroy(obj);
+    RCGC_ASSERT_OBJ(!gc || !link_of(obj)->next, obj);
     if (gc && S->generations[0].count > 0) S->generations[0].count--;
     free_object(h);
 }
 
-/* Tear down every object waiting in the deallocation queue. */
-static void drain_pending(void)
+/* ---- the deallocation queues -------------------------------------------------- */
+
+/* CPython 3.12's _PyTrash_UNWIND_LEVEL: with the same limit, counted the
+   same way (deallocations of tracked types in progress), deep cascades free
+   their objects in CPython's order too.  Measured: dropping a long chain
+   fits a 16 KiB thread stack (32 KiB under AddressSanitizer).  Objects of
+   types without traverse are counted apart with the same limit, so that
+   their order among tracked ones stays CPython's. */
+#define DEALLOC_MAX_DEPTH 50
+
+/* Objects without traverse hold no references, but their finalizers,
+   weakref callbacks and destroy are user code that may release the next
+   object, and so on: they too wait their turn past the limit.  They have no
+   gc_link to be queued by, so they wait in chunks of this stack. */
+#define PLAIN_CHUNK 254
+struct plain_chunk {
+    struct plain_chunk *below;
+    size_t len;
+    obj_head *items[PLAIN_CHUNK];
+};
+
+/* False if no chunk could be had: the caller then tears h down at once,
+   which costs stack but loses nothing.  The chunk does not ask the hook: a
+   deallocation is not the user's to refuse, and must not run more user code. */
+static bool plain_push(rcgc_state *S, obj_head *h)
 {
-    rcgc_state *S = &rcgc__state;
+    plain_chunk *c = S->plain_pending;
+    if (!c || c->len == PLAIN_CHUNK) {
+        plain_chunk *fresh = rcgc__alloc_unasked(sizeof *fresh);
+        if (!fresh) return false;
+        fresh->below = c;
+        fresh->len = 0;
+        S->plain_pending = c = fresh;
+    }
+    c->items[c->len++] = h;
+    return true;
+}
+
+static obj_head *plain_pop(rcgc_state *S)
+{
+    plain_chunk *c = S->plain_pending;
+    obj_head *h = c->items[--c->len];
+    if (c->len == 0) {
+        S->plain_pending = c->below;
+        rcgc__free(c, sizeof *c);
+    }
+    return h;
+}
+
+/* Tear down every tracked-type object waiting in the queue. */
+static void drain_pending(rcgc_state *S)
+{
     S->dealloc_depth++;
     while (S->dealloc_pending) {
         gc_link *g = S->dealloc_pending;
@@ -290,18 +324,29 @@ static void drain_pending(void)
     S->dealloc_depth--;
 }
 
-/* CPython 3.12's _PyTrash_UNWIND_LEVEL: with the same limit, counted the
-   same way (deallocations of tracked types in progress), deep cascades free
-   their objects in CPython's order too.  Measured: dropping a long chain
-   fits a 16 KiB thread stack (32 KiB under AddressSanitizer). */
-#define DEALLOC_MAX_DEPTH 50
+static void drain_plain(rcgc_state *S)
+{
+    S->plain_depth++;
+    while (S->plain_pending) dealloc_one(S, plain_pop(S));
+    S->plain_depth--;
+}
 
 void rcgc__dealloc(obj_head *h)
 {
     rcgc_state *S = &rcgc__state;
-    RCGC_CHECK_NOT_INSPECTING(body_of_head(h), "rcgc_decref");
+    if (S->finalizing && being_finalized(S, h)) {
+#ifdef RCGC_DEBUG
+        rcgc__misuse("rcgc_decref", body_of_head(h),
+                     "finalize dropped a reference it does not own");
+#endif
+        return;   /* dealloc_one, still in finalize, carries on */
+    }
     if (!type_is_gc(head_type(h))) {
-        dealloc_one(S, h);      /* holds no references: cannot cascade */
+        if (S->plain_depth >= DEALLOC_MAX_DEPTH && plain_push(S, h)) return;
+        S->plain_depth++;
+        dealloc_one(S, h);
+        S->plain_depth--;
+        if (S->plain_depth == 0 && S->plain_pending) drain_plain(S);
         return;
     }
     gc_link *g = (gc_link *)h - 1;
@@ -314,5 +359,5 @@ void rcgc__dealloc(obj_head *h)
     S->dealloc_depth++;
     dealloc_one(S, h);
     S->dealloc_depth--;
-    if (S->dealloc_depth == 0 && S->dealloc_pending) drain_pending();
+    if (S->dealloc_depth == 0 && S->dealloc_pending) drain_pending(S);
 }

@@ -62,12 +62,32 @@ static slot *table_find(weakref_table *t, const void *key)
     }
 }
 
-static int table_grow(weakref_table *t)
+static void table_free(rcgc_state *S)
 {
-    size_t cap = t->cap ? t->cap * 2 : 64;
-    if (t->used * 4 < t->cap) cap = t->cap;   /* mostly tombstones: rehash in place size */
+    weakref_table *t = S->weakrefs;
+    rcgc__free(t->slots, t->cap * sizeof *t->slots);
+    rcgc__free(t, sizeof *t);
+    S->weakrefs = NULL;
+}
+
+/* Rehash into a larger array (or one of the same size when most of the
+   fill is tombstones).  The allocation asks the hook, which may run a
+   collection that changes the table or frees it: the table is read again
+   once the array is in hand, and if it is no longer the one sized for, the
+   array goes back and the caller looks again (returns 0 either way). */
+static int table_grow(rcgc_state *S)
+{
+    weakref_table *t = S->weakrefs;
+    size_t old_cap = t->cap;
+    size_t cap = old_cap ? old_cap * 2 : 64;
+    if (t->used * 4 < old_cap) cap = old_cap;
     slot *slots = rcgc__calloc(cap * sizeof *slots);
     if (!slots) return -1;
+    t = S->weakrefs;
+    if (!t || t->cap != old_cap) {
+        rcgc__free(slots, cap * sizeof *slots);
+        return 0;
+    }
     for (size_t i = 0; i < t->cap; i++) {
         void *key = t->slots[i].key;
         if (!key || key == TOMBSTONE) continue;
@@ -82,20 +102,39 @@ static int table_grow(weakref_table *t)
     return 0;
 }
 
-static slot *table_insert(rcgc_state *S, const void *key)
+/* The slot holding referent's list, made (empty) if it has none.  Every
+   allocation may run a collection (see table_grow) that gives referent
+   weakrefs or changes the table, so each step starts from the top. */
+static slot *slot_for(rcgc_state *S, const void *referent)
 {
-    if (!S->weakrefs) {
-        S->weakrefs = rcgc__calloc(sizeof *S->weakrefs);
-        if (!S->weakrefs) return NULL;
+    for (;;) {
+        if (head_of(referent)->type_bits & TYPE_BIT_HAS_WEAKREFS)
+            return table_find(S->weakrefs, referent);
+        if (!S->weakrefs) {
+            weakref_table *t = rcgc__calloc(sizeof *t);
+            if (!t) return NULL;
+            if (S->weakrefs) {   /* made meanwhile */
+                rcgc__free(t, sizeof *t);
+                continue;
+            }
+            S->weakrefs = t;
+        }
+        weakref_table *t = S->weakrefs;
+        if ((t->filled + 1) * 4 > t->cap * 3) {
+            if (table_grow(S) != 0) {
+                if (S->weakrefs && S->weakrefs->used == 0) table_free(S);
+                return NULL;
+            }
+            continue;
+        }
+        size_t i = hash_ptr(referent) & (t->cap - 1);
+        while (t->slots[i].key && t->slots[i].key != TOMBSTONE) i = (i + 1) & (t->cap - 1);
+        if (!t->slots[i].key) t->filled++;
+        t->used++;
+        t->slots[i] = (slot){(void *)referent, NULL};
+        head_of(referent)->type_bits |= TYPE_BIT_HAS_WEAKREFS;
+        return &t->slots[i];
     }
-    weakref_table *t = S->weakrefs;
-    if ((t->filled + 1) * 4 > t->cap * 3 && table_grow(t) != 0) return NULL;
-    size_t i = hash_ptr(key) & (t->cap - 1);
-    while (t->slots[i].key && t->slots[i].key != TOMBSTONE) i = (i + 1) & (t->cap - 1);
-    if (!t->slots[i].key) t->filled++;
-    t->used++;
-    t->slots[i] = (slot){(void *)key, NULL};
-    return &t->slots[i];
 }
 
 /* The last entry gone, the table goes too: memory in use returns to what it
@@ -104,11 +143,7 @@ static void table_delete(weakref_table *t, slot *s)
 {
     s->key = TOMBSTONE;
     s->newest = NULL;
-    if (--t->used == 0) {
-        rcgc__free(t->slots, t->cap * sizeof *t->slots);
-        rcgc__free(t, sizeof *t);
-        rcgc__state.weakrefs = NULL;
-    }
+    if (--t->used == 0) table_free(&rcgc__state);
 }
 
 /* ---- the weakref type --------------------------------------------------------- */
@@ -129,7 +164,7 @@ static void detach(weakref *wr)
         wr->newer->older = wr->older;
     } else {
         slot *s = table_find(rcgc__state.weakrefs, referent);
-        RCGC_ASSERT(s && s->newest == wr);
+        RCGC_ASSERT_OBJ(s && s->newest == wr, wr);
         if (wr->older) {
             s->newest = wr->older;
         } else {
@@ -171,12 +206,11 @@ void *rcgc_weakref_new(void *referent, rcgc_weakref_callback_fn callback, void *
     rcgc_state *S = state();
     weakref *wr = rcgc_new(&rcgc_weakref_type);
     if (!wr) return NULL;
-    obj_head *h = head_of(referent);
-    slot *s = (h->type_bits & TYPE_BIT_HAS_WEAKREFS) ? table_find(S->weakrefs, referent)
-                                                      : table_insert(S, referent);
+    slot *s = slot_for(S, referent);
     if (!s) {
+        int saved = errno;
         rcgc_decref(wr);
-        errno = ENOMEM;
+        errno = saved;
         return NULL;
     }
     wr->referent = referent;
@@ -185,7 +219,6 @@ void *rcgc_weakref_new(void *referent, rcgc_weakref_callback_fn callback, void *
     wr->older = s->newest;
     if (s->newest) s->newest->newer = wr;
     s->newest = wr;
-    h->type_bits |= TYPE_BIT_HAS_WEAKREFS;
     return wr;
 }
 
@@ -198,9 +231,9 @@ static weakref *as_weakref(const void *obj, const char *what)
     return (weakref *)obj;
 }
 
-void *rcgc_weakref_peek(void *weakref_obj)
+static void *peek_in(void *weakref_obj, const char *what)
 {
-    weakref *wr = as_weakref(weakref_obj, "rcgc_weakref_peek");
+    weakref *wr = as_weakref(weakref_obj, what);
     if (!wr) {
         errno = EINVAL;
         return NULL;
@@ -211,9 +244,14 @@ void *rcgc_weakref_peek(void *weakref_obj)
     return wr->referent;
 }
 
+void *rcgc_weakref_peek(void *weakref_obj)
+{
+    return peek_in(weakref_obj, "rcgc_weakref_peek");
+}
+
 void *rcgc_weakref_get(void *weakref_obj)
 {
-    void *referent = rcgc_weakref_peek(weakref_obj);
+    void *referent = peek_in(weakref_obj, "rcgc_weakref_get");
     if (referent) rcgc_incref(referent);
     return referent;
 }
@@ -241,7 +279,7 @@ bool rcgc_is_weakref(const void *obj)
 static weakref *take_list(void *obj)
 {
     slot *s = table_find(rcgc__state.weakrefs, obj);
-    RCGC_ASSERT(s);
+    RCGC_ASSERT_OBJ(s, obj);
     weakref *list = s->newest;
     table_delete(rcgc__state.weakrefs, s);
     head_of(obj)->type_bits &= ~TYPE_BIT_HAS_WEAKREFS;
@@ -283,7 +321,7 @@ void rcgc__weakrefs_clear_and_call(void *obj)
         for (weakref *wr = take_list(obj); wr; wr = unhook(wr)) {}
 }
 
-void rcgc__weakrefs_clear_for_gc(void *obj, gc_link *to_call)
+void rcgc__weakrefs_clear_for_gc(void *obj, weakref_chain *to_call, gc_link *old)
 {
     for (weakref *wr = take_list(obj), *older; wr; wr = older) {
         older = unhook(wr);
@@ -291,11 +329,29 @@ void rcgc__weakrefs_clear_for_gc(void *obj, gc_link *to_call)
         gc_link *g = link_of(wr);
         if (g->prev & PREV_COLLECTING) continue;   /* garbage itself: no callback */
         rcgc_incref(wr);
-        if (g->next)
-            list_move(g, to_call);
-        else
-            list_append(g, to_call);
+        /* Where CPython's handle_weakrefs leaves a live weakref once its
+           callback ran.  Chained through `newer` (free once detached), not
+           through the gc_link, which a callback may untrack. */
+        if (g->next) list_move(g, old);
+        weakref *last = to_call->last;
+        if (last) last->newer = wr; else to_call->first = wr;
+        to_call->last = wr;
     }
+}
+
+size_t rcgc__weakrefs_call_back(weakref_chain *to_call)
+{
+    size_t freed = 0;
+    while (to_call->first) {
+        weakref *wr = to_call->first;
+        to_call->first = wr->newer;
+        if (!to_call->first) to_call->last = NULL;
+        wr->newer = NULL;
+        rcgc__weakref_run_callback(wr);
+        freed += head_of(wr)->refcnt == 1;
+        rcgc_decref(wr);
+    }
+    return freed;
 }
 
 void rcgc__weakref_clear_self(void *self)

@@ -44,19 +44,6 @@ static void not_managed(void)
     rcgc_incref(fake + 48);
 }
 
-static int free_while_walking(void *obj, void *arg)
-{
-    (void)obj, (void)arg;
-    rcgc_decref(victim);    /* frees an object while the lists are walked */
-    return 1;
-}
-
-static void free_inside_get_objects(void)
-{
-    victim = new_node(&plain_type, 1);
-    rcgc_get_objects(-1, free_while_walking, NULL);
-}
-
 static void check_abort(void (*fn)(void), const char *needle, const char *type_name)
 {
     char out[1024];
@@ -81,13 +68,6 @@ TEST(refcount_below_zero_aborts)
 TEST(incref_of_a_freed_object_aborts)
 {
     check_abort(incref_freed, "rcgc_incref: use of a freed object: object <node", NULL);
-}
-
-TEST(freeing_inside_a_get_objects_callback_aborts)
-{
-    check_abort(free_inside_get_objects,
-                "rcgc_decref: called from a rcgc_get_objects / rcgc_get_referrers callback",
-                "<node 0x");
 }
 
 TEST(pointer_that_is_not_managed_aborts)

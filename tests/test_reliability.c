@@ -54,8 +54,8 @@ TEST(alloc_hook_collect_during_weakref_table_growth)
 {
     quiet_start();
     size_t base = rcgc_memory_in_use();
-    void *weak[47];
-    for (int i = 0; i < 47; i++) {
+    void *weak[48];
+    for (int i = 0; i < 48; i++) {
         node *a = new_node(&plain_type, i);
         link_slot(a, 0, a);               /* garbage once dropped */
         weak[i] = rcgc_weakref_new(a, NULL, NULL);
@@ -63,7 +63,7 @@ TEST(alloc_hook_collect_during_weakref_table_growth)
         rcgc_decref(a);
     }
     node *keep = new_node(&plain_type, 99);
-    /* The 48th entry makes the table grow; its allocation is the second of
+    /* The 49th entry makes the table grow; its allocation is the second of
        rcgc_weakref_new (the weakref object comes first). */
     arm_collecting_hook(2);
     void *wr = rcgc_weakref_new(keep, NULL, NULL);
@@ -71,7 +71,7 @@ TEST(alloc_hook_collect_during_weakref_table_growth)
     CHECK(wr != NULL);
     CHECK_PTR(rcgc_weakref_peek(wr), keep);
     CHECK_EQ(rcgc_weakref_count(keep), 1);
-    for (int i = 0; i < 47; i++) {
+    for (int i = 0; i < 48; i++) {
         CHECK_PTR(rcgc_weakref_peek(weak[i]), NULL);
         rcgc_decref(weak[i]);
     }
@@ -119,7 +119,7 @@ static void *grown_dict;
 static void fill_grown_dict(void *self)
 {
     char key[16];
-    for (int i = 0; i < 30; i++) {
+    for (int i = 0; i < 40; i++) {
         snprintf(key, sizeof key, "f%d", i);
         rcgc_dict_set(grown_dict, key, self);
     }
@@ -127,8 +127,9 @@ static void fill_grown_dict(void *self)
 static const rcgc_type filler_type = {"filler", sizeof(node), node_traverse, node_clear,
                                       fill_grown_dict, NULL};
 
-/* Before: the resize sized its new arrays before the hook ran; finalizers
-   then added 30 keys and the rehash wrote past the end (heap overflow). */
+/* Before: the resize sized its new arrays (42 entries) before the hook ran;
+   finalizers then added 40 keys and the rehash wrote past the end (heap
+   overflow). */
 TEST(alloc_hook_collect_during_dict_resize)
 {
     quiet_start();
@@ -136,7 +137,7 @@ TEST(alloc_hook_collect_during_dict_resize)
     grown_dict = rcgc_dict_new();
     node *v = new_node(&plain_type, 1);
     char key[16];
-    for (int i = 0; i < 5; i++) {            /* 5 entries fill the first table */
+    for (int i = 0; i < 10; i++) {           /* 10 entries fill the second table */
         snprintf(key, sizeof key, "k%d", i);
         rcgc_dict_set(grown_dict, key, v);
     }
@@ -144,10 +145,10 @@ TEST(alloc_hook_collect_during_dict_resize)
     arm_collecting_hook(2);                  /* the key copy, then the resize */
     CHECK_EQ(rcgc_dict_set(grown_dict, "x", v), 0);
     disarm_hook();
-    CHECK_EQ(rcgc_dict_len(grown_dict), 36);
+    CHECK_EQ(rcgc_dict_len(grown_dict), 51);
     CHECK_PTR(rcgc_dict_get(grown_dict, "x"), v);
-    CHECK_PTR(rcgc_dict_get(grown_dict, "k4"), v);
-    node *f = rcgc_dict_get(grown_dict, "f29");
+    CHECK_PTR(rcgc_dict_get(grown_dict, "k9"), v);
+    node *f = rcgc_dict_get(grown_dict, "f39");
     CHECK(f && f->id == 3);
     rcgc_decref(v);
     rcgc_decref(grown_dict);
@@ -213,6 +214,31 @@ TEST(freeze_inside_get_objects_callback)
     for (size_t i = 0; i < w.nmade; i++) rcgc_decref(w.made[i]);
     for (int i = 0; i < 5; i++) rcgc_decref(objs[i]);
     quiet_end();
+}
+
+static node *walk_victim;
+static size_t victim_count_inside;
+
+static int drop_victim(void *obj, void *arg)
+{
+    (void)arg;
+    if (obj != walk_victim) return 0;
+    rcgc_decref(walk_victim);            /* the program's only reference */
+    victim_count_inside = rcgc_refcount(walk_victim);
+    return 1;
+}
+
+/* Before: debug builds aborted, release builds walked freed memory. */
+TEST(decref_inside_get_objects_callback_frees_after_the_walk)
+{
+    quiet_start();
+    size_t base = rcgc_memory_in_use();
+    walk_victim = new_node(&del_type, 5);
+    CHECK_EQ(rcgc_get_objects(-1, drop_victim, NULL), 1);
+    CHECK_EQ(victim_count_inside, 1);   /* the snapshot's reference */
+    CHECK_STR(events, "del5 ");
+    quiet_end();
+    CHECK_EQ(rcgc_memory_in_use(), base);
 }
 
 /* ---- bounded stack ------------------------------------------------------------ */
