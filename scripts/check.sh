@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Every test rcgc has, in stages that each build in their own directory under
 # build/check-* (RCGC_CHECK_DIR overrides build/).  Stops at the first failing
-# stage; the last line counts the stages: "check: 6 passed, 0 failed".
-# Arguments pick stages by key (gcc clang asan valgrind install symbols) for
-# a quicker round while working; install and symbols reuse gcc's build.
+# stage; the last line counts the stages: "check: 7 passed, 0 failed".
+# Arguments pick stages by key (gcc clang asan stress valgrind install
+# symbols) for a quicker round while working; install and symbols reuse gcc's
+# build.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 base=${RCGC_CHECK_DIR:-$root/build}
 jobs=2
-all_stages=(gcc clang asan valgrind install symbols)
+all_stages=(gcc clang asan stress valgrind install symbols)
 if [ $# -gt 0 ]; then selected=("$@"); else selected=("${all_stages[@]}"); fi
 for key in "${selected[@]}"; do
     case " ${all_stages[*]} " in
@@ -66,6 +67,17 @@ stage_sanitizers() {
         -DRCGC_USE_MIMALLOC=OFF &&
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
     UBSAN_OPTIONS=print_stacktrace=1 run_ctest "$dir"
+}
+
+# Lua's HARDMEMTESTS: every allocation that may collect runs a collection
+# (RCGC_STRESS), with the debug checks on, so a collection at any allocation
+# point of any test finds whatever state it would corrupt.  Tests about the
+# timing of automatic collections skip themselves here (SKIP_IF_STRESS).
+stage_stress() {
+    local dir=$base/check-stress
+    configure_and_build "$dir" gcc -DCMAKE_BUILD_TYPE=Debug \
+        -DRCGC_WERROR=ON -DRCGC_DEBUG=ON -DRCGC_STRESS=ON -DRCGC_SANITIZE=OFF &&
+    run_ctest "$dir"
 }
 
 # Valgrind, like the sanitizers, cannot see inside mimalloc's pages: leaks of
@@ -128,6 +140,7 @@ run_stage() {
 run_stage gcc "gcc Release -Werror: build + ctest" stage_gcc_release
 run_stage clang "clang Debug + RCGC_DEBUG: build + ctest" stage_clang_debug
 run_stage asan "clang ASan + UBSan: build + ctest" stage_sanitizers
+run_stage stress "gcc Debug + RCGC_DEBUG + RCGC_STRESS: build + ctest" stage_stress
 run_stage valgrind "valgrind: unit tests with RCGC_TEST_QUICK=1" stage_valgrind
 run_stage install "install: pkg-config and find_package consumers" stage_install
 run_stage symbols "symbol visibility of librcgc.so" stage_symbols
