@@ -6,7 +6,8 @@
  * from inside each context where rcgc runs user code (finalizer on decref,
  * finalizer in a collection, clear in a collection, destroy, weakref
  * callback on decref and in a collection, gc callback at start and at stop,
- * the allocation hook outside and inside a collection, the output sink, a
+ * the allocation hook outside and inside a collection (called as a full list
+ * grows, the list the operation appends to), the output sink, a
  * rcgc_get_objects / rcgc_get_referrers callback).  A TEST a cell, named
  * <operation>_from_<context>.
  *
@@ -252,13 +253,18 @@ static int fire_visit(void *obj, void *arg)
     once();
     return 0;
 }
-/* Arms the hook and allocates, from a finalizer run by a collection. */
+/* The hook's first call: the full list grows, so an operation that appends
+   to it (or collects) runs while its storage is being grown (D1). */
+static void grow_with_hook(void)
+{
+    rcgc_set_alloc_hook(fire_hook, NULL);
+    rcgc_list_append(grow_list, NULL);
+    rcgc_set_alloc_hook(NULL, NULL);
+}
 static void hook_finalize(void *self)
 {
     (void)self;
-    rcgc_set_alloc_hook(fire_hook, NULL);
-    rcgc_decref(new_node(&plain_type, 0));
-    rcgc_set_alloc_hook(NULL, NULL);
+    grow_with_hook();
 }
 
 static const rcgc_type fire_finalize_type = {"firefinalize", sizeof(node), node_traverse,
@@ -313,9 +319,7 @@ static void run_context(enum context ctx)
         collect_and_log();   /* fire_gc_callback was registered by the setup */
         break;
     case CTX_alloc_hook:
-        rcgc_set_alloc_hook(fire_hook, NULL);
-        rcgc_decref(new_node(&plain_type, 1));
-        rcgc_set_alloc_hook(NULL, NULL);
+        grow_with_hook();
         break;
     case CTX_alloc_hook_in_collection:
         rcgc_decref(make_pair(&hook_finalize_type, 1, &plain_type, 2));
