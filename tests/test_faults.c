@@ -240,7 +240,7 @@ static void containers_with_cycles(void)
    after every step, its contents are exactly what succeeded. */
 static void dict_growth(void)
 {
-    enum { MAX_KEYS = 160 };
+    enum { MAX_KEYS = 300 };
     size_t n = sized(MAX_KEYS, 40);
     bool present[MAX_KEYS] = {false};
     size_t live = 0;
@@ -299,7 +299,7 @@ static void allocating_callback(void *wr, void *arg)
 
 static void weakrefs_with_callbacks(void)
 {
-    enum { MANY = 80 };
+    enum { MANY = 120 };
     size_t many = sized(MANY, 20);
     void *objs[MANY] = {NULL}, *wrs[MANY] = {NULL}, *on_target[6] = {NULL};
     size_t made_to_target = 0, made_many = 0;
