@@ -52,7 +52,7 @@ static struct {
     bool persistent;
     size_t calls;              /* allocations asked for in this run */
     size_t refused;            /* refusals in this run */
-    void (*hook_work)(void);   /* what the hook also does (D1), or NULL */
+    void (*hook_work)(size_t); /* what the hook also does (D1), or NULL */
     bool quick;
     /* per scenario and flavour */
     size_t messages, suppressed, failing_runs, first_failing_n;
@@ -105,7 +105,7 @@ static void fault_fail(int line, const char *fmt, ...)
    nothing has been refused in this run. */
 #define EXACT_EQ(actual, expected)                                            \
     do {                                                                      \
-        if (F.refused == 0) CHECK_EQ(actual, expected);                      \
+        if (F.refused == 0) CHECK_EQ(actual, expected);                       \
     } while (0)
 
 static void mark(void)
@@ -144,9 +144,9 @@ static void *got(void *p, const char *what, int line)
 
 static bool fault_hook(size_t size, void *arg)
 {
-    (void)size, (void)arg;
+    (void)arg;
     size_t n = ++F.calls;
-    if (F.hook_work) F.hook_work();
+    if (F.hook_work) F.hook_work(size);
     if (F.fail_at && (n == F.fail_at || (F.persistent && n > F.fail_at))) {
         F.refused++;
         return false;
@@ -375,7 +375,6 @@ static const rcgc_type counted_lazarus_type = {"lazarus", sizeof(node), node_tra
 static void finalizers(void)
 {
     size_t cycles = sized(8, 3), in_cycles = 0, resurrected = 0;
-    lazarus_len = 0;
     for (size_t i = 0; i < cycles; i++) {
         node *a, *b;
         const rcgc_type *tb = i % 2 ? &counted_lazarus_type : &alloc_del_type;
@@ -616,60 +615,137 @@ static void freeze_and_unfreeze(void)
     CHECK_EQ(rcgc_collect(2), held_alive);
 }
 
-/* D1: an allocation hook that collects (here at every allocation) while
-   lists, dicts and the weakref table grow, with finalizers that append to
-   the list being grown, add keys to the dict being resized and make and
-   drop weakrefs (the side table is created, grown and freed under the
-   outer growth).  Afterwards the containers hold exactly what succeeded. */
+/* D1: an allocation hook that collects while lists, dicts and the weakref
+   table grow, with finalizers that append to the list being grown, add keys
+   to the dict being resized and make and drop weakrefs.  The hook collects
+   at every allocation in even rounds; in odd ones a fuse makes it collect at
+   exactly the allocation that grows the container (the first of an append,
+   the second of a dict insertion or a weakref creation), while the round's
+   garbage is still there.  Afterwards the containers hold exactly what
+   succeeded. */
 static struct {
     void *grown, *dict, *live;
     size_t appended, keys, serial;
+    bool everywhere;
+    int fuse;          /* collect at the fuse-th allocation from now */
 } d1;
 
 static void meddler_finalize(void *self)
 {
     if (d1.grown && DID(rcgc_list_append(d1.grown, self))) d1.appended++;   /* resurrects */
-    char key[32];
-    snprintf(key, sizeof key, "fin-%zu", d1.serial++);
-    if (d1.dict && DID(rcgc_dict_set(d1.dict, key, d1.live ? d1.live : d1.dict))) d1.keys++;
+    for (int i = 0; i < 3; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "fin-%zu", d1.serial++);
+        if (d1.dict && DID(rcgc_dict_set(d1.dict, key, d1.live ? d1.live : d1.dict))) d1.keys++;
+    }
     if (d1.live) drop(GOT(rcgc_weakref_new(d1.live, NULL, NULL)));
 }
 static const rcgc_type meddler_type = {"meddler", sizeof(node), node_traverse, node_clear,
                                        meddler_finalize, NULL};
 
-static void collect_in_hook(void)
+static void collect_in_hook(size_t size)
 {
-    rcgc_collect((int)(F.calls % 3));
+    (void)size;
+    if (d1.fuse > 0) {
+        if (--d1.fuse == 0) rcgc_collect(2);
+    } else if (d1.everywhere) {
+        rcgc_collect((int)(F.calls % 3));
+    }
+}
+
+static void meddler_garbage(int id)
+{
+    node *a, *b;
+    pair(&a, &b, &meddler_type, &meddler_type, id);
+    drop(a);   /* garbage now (or, half made, finalized at once) */
+    drop(b);
+}
+
+/* The side table fills to its growth point with entries for garbage only;
+   the collection run by the growth frees every entry, and so the table. */
+static void table_growth_frees_the_table(void)
+{
+    enum { FILL = 48 };   /* the 49th entry grows the 64-slot table */
+    void *wrs[FILL] = {NULL};
+    for (int i = 0; i < FILL; i++) {
+        node *g = GOT(new_node(&plain_type, i));
+        if (!g) continue;
+        wrs[i] = GOT(rcgc_weakref_new(g, NULL, NULL));
+        link_slot(g, 0, g);
+        drop(g);
+    }
+    node *target = GOT(new_node(&plain_type, FILL));
+    d1.fuse = 2;
+    void *wr = target ? GOT(rcgc_weakref_new(target, NULL, NULL)) : NULL;
+    d1.fuse = 0;
+    if (wr) CHECK(rcgc_weakref_peek(wr) == target);
+    rcgc_collect(2);
+    for (int i = 0; i < FILL; i++)
+        if (wrs[i]) CHECK(rcgc_weakref_peek(wrs[i]) == NULL);
+    if (wr) CHECK(rcgc_weakref_peek(wr) == target);
+    drop_all(wrs, FILL);
+    drop(wr);
+    drop(target);
+}
+
+/* Fresh dicts, each insertion with fresh garbage whose finalizers add keys
+   to the same dict while it resizes (the fuse lands on the allocation of
+   the new entries array, then of the new index). */
+static void dict_resize_under_finalizers(void)
+{
+    size_t dicts = sized(3, 1);
+    for (size_t j = 0; j < dicts; j++) {
+        d1.dict = GOT(rcgc_dict_new());
+        d1.keys = 0;
+        for (int k = 0; d1.dict && k < 8; k++) {
+            meddler_garbage(1000 + 2 * k);
+            d1.fuse = 2 + k % 2;
+            char key[32];
+            snprintf(key, sizeof key, "dict-%zu-%d", j, k);
+            if (DID(rcgc_dict_set(d1.dict, key, d1.dict))) d1.keys++;
+            d1.fuse = 0;
+            CHECK_EQ(rcgc_dict_len(d1.dict), d1.keys);
+        }
+        rcgc_collect(2);   /* the garbage no insertion collected */
+        if (d1.dict) CHECK_EQ(rcgc_dict_len(d1.dict), d1.keys);
+        void *dict = d1.dict;
+        d1.dict = NULL;
+        drop(dict);
+    }
 }
 
 static void hook_that_collects(void)
 {
-    enum { ROUNDS = 40 };
-    size_t rounds = sized(ROUNDS, 12);
+    enum { ROUNDS = 24 };
+    size_t rounds = sized(ROUNDS, 8);
     void *targets[ROUNDS] = {NULL}, *wrs[ROUNDS] = {NULL}, *wrs_live[ROUNDS] = {NULL};
     memset(&d1, 0, sizeof d1);
     F.hook_work = collect_in_hook;
+    table_growth_frees_the_table();
     d1.grown = GOT(rcgc_list_new());
-    d1.dict = GOT(rcgc_dict_new());
     d1.live = GOT(new_node(&plain_type, -1));
+    dict_resize_under_finalizers();
+    d1.dict = GOT(rcgc_dict_new());
+    d1.keys = 0;
     size_t live_wrs = 0;
     for (size_t i = 0; i < rounds; i++) {
-        node *a, *b;
-        pair(&a, &b, &meddler_type, &meddler_type, (int)i);
-        void *wa = a ? GOT(rcgc_weakref_new(a, NULL, NULL)) : NULL;
-        drop(a);   /* garbage (or, half made, finalized now) */
-        drop(b);
+        d1.everywhere = i % 2 == 0;
+        meddler_garbage((int)(4 * i));
+        d1.fuse = d1.everywhere ? 0 : 1;
         if (d1.grown && DID(rcgc_list_append(d1.grown, d1.live))) d1.appended++;
+        meddler_garbage((int)(4 * i + 2));
+        d1.fuse = d1.everywhere ? 0 : 2;
         char key[32];
         snprintf(key, sizeof key, "round-%zu", i);
         if (d1.dict && DID(rcgc_dict_set(d1.dict, key, d1.live ? d1.live : d1.dict))) d1.keys++;
+        d1.fuse = 0;
         targets[i] = GOT(new_node(&plain_type, (int)i));
         if (targets[i]) wrs[i] = GOT(rcgc_weakref_new(targets[i], NULL, NULL));
         if (d1.live && (wrs_live[i] = GOT(rcgc_weakref_new(d1.live, NULL, NULL)))) live_wrs++;
-        drop(wa);
         if (d1.grown) CHECK_EQ(rcgc_list_len(d1.grown), d1.appended);
         if (d1.dict) CHECK_EQ(rcgc_dict_len(d1.dict), d1.keys);
     }
+    d1.everywhere = true;
     rcgc_collect(2);
     if (d1.grown) CHECK_EQ(rcgc_list_len(d1.grown), d1.appended);
     if (d1.dict) CHECK_EQ(rcgc_dict_len(d1.dict), d1.keys);
