@@ -125,6 +125,13 @@ void rcgc__free_forgotten(void *p)
 }
 #endif
 
+/* rcgc's own bookkeeping (the census, the tools' tables): straight from the
+   backend, outside the user's books and hook, as tracemalloc's own tables
+   are outside the memory it traces. */
+void *rcgc__own_calloc(size_t size) { return backend_calloc(size ? size : 1); }
+void *rcgc__own_realloc(void *p, size_t size) { return backend_realloc(p, size ? size : 1); }
+void rcgc__own_free(void *p) { backend_free(p); }
+
 void rcgc_set_alloc_hook(rcgc_alloc_hook_fn allow, void *arg)
 {
     rcgc_state *S = state();

@@ -25,6 +25,10 @@ int rcgc__reserve(void *items_field, size_t *cap, const size_t *len, size_t elem
 /* Give back the tail of a block; never asks the hook.  NULL: keep the old. */
 void *rcgc__shrink(void *p, size_t old_size, size_t new_size);
 void rcgc__free(void *p, size_t size);
+/* rcgc's own bookkeeping: neither counted nor shown to the hook. */
+void *rcgc__own_calloc(size_t size);
+void *rcgc__own_realloc(void *p, size_t size);
+void rcgc__own_free(void *p);
 #ifdef RCGC_DEBUG
 void rcgc__forget(void *p, size_t size); /* stop counting p; free it later */
 void rcgc__free_forgotten(void *p);

@@ -36,7 +36,6 @@
 
 #include "internal.h"
 
-static inline obj_head *link_head(gc_link *g) { return (obj_head *)(g + 1); }
 static inline const rcgc_type *link_type(gc_link *g) { return head_type(link_head(g)); }
 
 #ifdef RCGC_DEBUG

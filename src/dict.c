@@ -334,3 +334,11 @@ void rcgc_dict_clear(void *self)
     if (!is_dict(self, __func__)) return;
     dict_clear_entries(self);
 }
+
+const char *rcgc__dict_key_of(const void *self, const void *value)
+{
+    const rcgc_dict *d = self;
+    for (size_t i = 0; i < d->entries_used; i++)
+        if (d->entries[i].key && d->entries[i].value == value) return d->entries[i].key;
+    return NULL;
+}

@@ -36,6 +36,7 @@
 
 #include "rcgc.h"
 #include "alloc.h"
+#include "ptrmap.h"
 
 #define RCGC_NUM_GENERATIONS 3
 
@@ -96,6 +97,10 @@ static inline gc_link *link_of(const void *obj)
 static inline void *body_of_link(gc_link *g)
 {
     return (char *)g + sizeof(gc_link) + sizeof(obj_head);
+}
+static inline obj_head *link_head(gc_link *g)
+{
+    return (obj_head *)(g + 1);
 }
 static inline gc_link *link_next(const gc_link *g)
 {
@@ -171,6 +176,7 @@ typedef struct callback_entry {
 
 typedef struct weakref_table weakref_table;
 typedef struct plain_chunk plain_chunk;
+typedef struct census_entry census_entry;
 
 typedef struct rcgc_state {
     gc_generation generations[RCGC_NUM_GENERATIONS];
@@ -202,6 +208,17 @@ typedef struct rcgc_state {
 
     weakref_table *weakrefs;
 
+    /* Watched objects and the objects made since rcgc_leakcheck_begin
+       (leakcheck.c); object.c reports births and deaths while observing. */
+    ptrmap watched, made_since;
+    uint64_t watch_order;
+    bool leakcheck_open, leakcheck_incomplete, tools_observing;
+
+    /* Live objects per type (census.c). */
+    census_entry *census;
+    size_t census_cap, census_len;
+    census_entry *census_last;
+
     rcgc_alloc_hook_fn alloc_hook;
     void *alloc_hook_arg;
     size_t bytes_in_use;
@@ -231,9 +248,21 @@ void rcgc__stress_collect(void);
 
 /* gcmodule.c */
 void rcgc__printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* One whole line to `out` (NULL: the sink of rcgc_set_output). */
+void rcgc__print_to(rcgc_write_fn out, void *arg, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 int rcgc__garbage_append(void *obj);     /* takes a new reference */
 void rcgc__invoke_callbacks(rcgc_phase phase, int generation,
                             size_t collected, size_t uncollectable);
+
+/* census.c: false if the table could not grow (the object must not be made) */
+bool rcgc__census_add(rcgc_state *S, const rcgc_type *t, size_t bytes);
+void rcgc__census_remove(rcgc_state *S, const rcgc_type *t, size_t bytes);
+size_t rcgc__census_count(const rcgc_state *S, const rcgc_type *t);
+
+/* leakcheck.c, called by object.c while state.tools_observing */
+void rcgc__tools_note_new(rcgc_state *S, const void *obj);
+void rcgc__tools_forget(rcgc_state *S, const void *obj);
 
 /* weakref.c */
 void rcgc__weakrefs_clear_and_call(void *obj);   /* dealloc path */

@@ -188,3 +188,11 @@ void rcgc_list_clear(void *self)
     if (!is_list(self, __func__)) return;
     list_clear_items(self);
 }
+
+size_t rcgc__list_index_of(const void *self, const void *item)
+{
+    const rcgc_list *list = self;
+    for (size_t i = 0; i < list->len; i++)
+        if (list->items[i] == item) return i;
+    return SIZE_MAX;
+}

@@ -77,6 +77,11 @@ void *rcgc_new(const rcgc_type *type)
     }
     char *mem = rcgc__calloc(prefix + type->size);
     if (!mem) return NULL;
+    if (!rcgc__census_add(S, type, prefix + type->size)) {
+        rcgc__free(mem, prefix + type->size);
+        errno = ENOMEM;
+        return NULL;
+    }
     obj_head *h = (obj_head *)(mem + prefix - sizeof(obj_head));
     h->refcnt = 1;
     h->type_bits = (uintptr_t)type;
@@ -96,6 +101,7 @@ void *rcgc_new(const rcgc_type *type)
             rcgc__maybe_collect();
         list_append(link_of(obj), &young->head);
     }
+    if (S->tools_observing) rcgc__tools_note_new(S, obj);
     return obj;
 }
 
@@ -207,6 +213,8 @@ static void free_object(obj_head *h)
     void *mem = allocation_of(h);
     const rcgc_type *t = head_type(h);
     size_t size = prefix_size(t) + t->size;
+    rcgc__census_remove(&rcgc__state, t, size);
+    if (rcgc__state.tools_observing) rcgc__tools_forget(&rcgc__state, body_of_head(h));
 #ifdef RCGC_DEBUG
     h->magic = OBJ_MAGIC_FREED;
     rcgc__forget(mem, size);

@@ -2,10 +2,11 @@
 # Fails if the shared library exports a symbol outside the rcgc_ namespace
 # (internal helpers must stay hidden), or, given the public header, if a
 # function or object the header declares RCGC_API is not exported.
-# Usage: check-symbols.sh path/to/librcgc.so [path/to/rcgc.h]
+# Usage: check-symbols.sh path/to/librcgc.so [path/to/rcgc.h ...]
 set -eu
 lib=$1
-header=${2:-}
+shift
+headers="$*"
 symbols=$(nm -D --defined-only "$lib" | awk 'NF == 3 { print $3 }')
 # Names the linker itself may add to any shared object.
 foreign=$(printf '%s\n' "$symbols" |
@@ -27,7 +28,7 @@ if [ "$count" -eq 0 ]; then
     echo "check-symbols: $lib exports no rcgc_ symbol" >&2
     exit 1
 fi
-if [ -n "$header" ]; then
+for header in $headers; do
     declared=$(sed -n \
         -e 's/^RCGC_API extern.*[ *]\(rcgc_[a-z0-9_]*\);.*/\1/p' \
         -e 's/^RCGC_API.*[ *]\(rcgc_[a-z0-9_]*\)(.*/\1/p' "$header")
@@ -40,5 +41,5 @@ if [ -n "$header" ]; then
         printf '  %s\n' $missing >&2
         exit 1
     fi
-fi
+done
 echo "check-symbols: $count symbols exported, all rcgc_*"

@@ -1,0 +1,94 @@
+/*
+ * rcgc tools — leak hunting on top of rcgc.h: objgraph's census and growth,
+ * "why is this alive", LeakCanary's watched objects, and exact leak checks
+ * for tests.  rcgc knows every object's type and references, so these
+ * answer the question C leak checkers leave open: this object should be
+ * gone; what keeps it?
+ *
+ * Every function that prints takes an rcgc_write_fn (NULL: the sink of
+ * rcgc_set_output, stderr by default) and gives it one whole line per call.
+ * The tools change nothing the program sees: no collection except where a
+ * function says so, no count left changed, no object moved between
+ * generations.  Their own tables are not in rcgc_memory_in_use.
+ */
+#ifndef RCGC_TOOLS_H
+#define RCGC_TOOLS_H
+
+#include "rcgc.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- census: live objects per type ------------------------------------- */
+
+typedef struct {
+    const rcgc_type *type;
+    size_t count, bytes;   /* bytes: header and body, as rcgc_memory_in_use counts them */
+} rcgc_type_count;
+
+/* Live objects per type, every type (with or without traverse), most first
+   (equal counts by name).  Writes at most cap entries and returns the number
+   of types alive, which may exceed cap, as snprintf does.  out may be NULL
+   when cap is 0. */
+RCGC_API size_t rcgc_census(rcgc_type_count *out, size_t cap);
+
+/* objgraph.show_most_common_types: one line per type, the name padded to
+   the longest shown, then the count:  "list    1532".  limit 0: all. */
+RCGC_API void rcgc_show_most_common_types(size_t limit, rcgc_write_fn out, void *arg);
+
+/* objgraph.show_growth: the types whose count grew since the previous call
+   (the first call: since the program started), largest growth first, as
+   "closure     1000     +1000".  Returns how many types grew (all of them,
+   not only the `limit` shown; limit 0: no limit). */
+RCGC_API size_t rcgc_show_growth(size_t limit, rcgc_write_fn out, void *arg);
+
+/* ---- who holds it --------------------------------------------------------- */
+
+/* A holder is a tracked object with references that no tracked object
+   explains: its count is above the references found by traversing every
+   tracked object (a C variable, a global, an untracked structure holds it).
+   The garbage list's references are rcgc's own and explain nothing away.
+   Calls fn for each holder, gathered first and held meanwhile (as
+   rcgc_get_objects does); 0, fn's first non-zero result, or -1 + ENOMEM. */
+RCGC_API int rcgc_get_holders(rcgc_visit_fn fn, void *arg);
+
+/* Prints the shortest chain of strong references from a holder to obj, one
+   link a line, and returns its number of links: 0 when obj is itself a
+   holder, or sits in the garbage list, or is frozen (one line saying so);
+   -1 + ENOENT when no holder reaches it (cyclic garbage a collection would
+   free, or held only by objects rcgc cannot enumerate); -1 + EINVAL for
+   NULL; -1 + ENOMEM.  Linear in the heap.  The first line reads
+     <list 0x55d0c100> refcount 2, held from outside (1 reference not from tracked objects)
+   and each further line, indented, names how the previous object refers to
+   the next ([3] a list index, ["f"] a dict key, #2 a traverse position):
+       [3] -> <env 0x55d0c1c0> refcount 1 */
+RCGC_API int rcgc_why_alive(const void *obj, rcgc_write_fn out, void *arg);
+
+/* ---- watching (LeakCanary) ------------------------------------------------- */
+
+/* Say that obj should die soon; `why` (copied; may be NULL) is shown if it
+   does not.  Holds only a weak reference.  0, or -1 + EINVAL / ENOMEM. */
+RCGC_API int rcgc_watch(void *obj, const char *why);
+/* Runs a full collection, then reports each watched object still alive,
+   with its why-alive chain, and returns their number.  Watched objects that
+   died are forgotten; those alive stay watched.  A collection already
+   running (a call from a finalizer) is not waited for: the report is then
+   made without one. */
+RCGC_API size_t rcgc_check_watched(rcgc_write_fn out, void *arg);
+
+/* ---- leak checks for tests ------------------------------------------------- */
+
+/* Objects made between begin and end and still alive after a full
+   collection at end, grouped by type (largest groups first), one why-alive
+   chain per group.  end returns the number of leaked objects (not groups);
+   0 prints nothing.  A second begin restarts the check; end without begin
+   returns 0.  Objects of every type are seen, with or without traverse. */
+RCGC_API void rcgc_leakcheck_begin(void);
+RCGC_API size_t rcgc_leakcheck_end(rcgc_write_fn out, void *arg);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RCGC_TOOLS_H */

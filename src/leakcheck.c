@@ -1,0 +1,246 @@
+/*
+ * Leaks over a span of the program: watched objects (LeakCanary), leak
+ * checks for tests, and the report of what is alive at exit.
+ *
+ * Watched objects and the objects made since rcgc_leakcheck_begin live in
+ * address sets (ptrmap.h, rcgc's own memory) that object.c keeps current:
+ * rcgc__tools_note_new adds each new object while a check is open, and
+ * rcgc__tools_forget drops a freed object from both sets.  So watching is a
+ * weak reference without a weakref object: nothing the program could see or
+ * count (rcgc_get_objects, rcgc_census) changes.
+ *
+ * Invariants:
+ *  L1  Every key of `watched` and `made_since` is the body of a live object.
+ *  L2  state.tools_observing is true iff a check is open, something is
+ *      watched, or a check's set waits to be printed: object.c calls in here
+ *      only then.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "ptrmap.h"
+#include "rcgc_tools.h"
+
+typedef struct watch_entry {
+    char *why;          /* own memory; NULL if none given */
+    uint64_t order;     /* reports come in the order rcgc_watch was called */
+} watch_entry;
+
+static void update_observing(rcgc_state *S)
+{
+    S->tools_observing = S->leakcheck_open || S->watched.len > 0 || S->made_since.len > 0;
+}
+
+static void free_watch_entry(watch_entry *e)
+{
+    if (!e) return;
+    rcgc__own_free(e->why);
+    rcgc__own_free(e);
+}
+
+void rcgc__tools_note_new(rcgc_state *S, const void *obj)
+{
+    if (S->leakcheck_open && !ptrmap_put(&S->made_since, obj, NULL))
+        S->leakcheck_incomplete = true;
+}
+
+void rcgc__tools_forget(rcgc_state *S, const void *obj)
+{
+    if (S->made_since.len) ptrmap_remove(&S->made_since, obj);
+    if (S->watched.len) free_watch_entry(ptrmap_remove(&S->watched, obj));
+    update_observing(S);
+}
+
+/* ---- printing a group of objects with one chain ---------------------------- */
+
+/* A sink that indents every line it passes on. */
+typedef struct indented {
+    rcgc_write_fn out;
+    void *arg;
+    const char *indent;
+} indented;
+
+static void write_indented(const char *text, void *arg)
+{
+    indented *in = arg;
+    rcgc__print_to(in->out, in->arg, "%s%s", in->indent, text);
+}
+
+static void print_chain(const void *obj, rcgc_write_fn out, void *arg, const char *indent)
+{
+    indented in = {out, arg, indent};
+    rcgc_why_alive(obj, write_indented, &in);
+}
+
+/* The keys of a set, gathered before any user code runs.  They are not
+   held (a reference of ours would itself explain why they are alive): the
+   sink may free some, so each is looked up in its set, which frees keep
+   current, before it is used. */
+typedef struct gathered {
+    void **objs;
+    size_t len;
+} gathered;
+
+static bool gather_keys(const ptrmap *m, gathered *g)
+{
+    g->len = 0;
+    g->objs = rcgc__own_calloc((m->len ? m->len : 1) * sizeof *g->objs);
+    if (!g->objs) return false;
+    PTRMAP_FOREACH(m, s) g->objs[g->len++] = (void *)s->key;
+    return true;
+}
+
+typedef struct group {
+    const rcgc_type *type;
+    size_t count, bytes;
+    void *example;   /* the group's lowest address: the same run to run */
+} group;
+
+/* Largest groups first, then by type name. */
+static int by_size_then_name(const void *a, const void *b)
+{
+    const group *x = a, *y = b;
+    if (x->count != y->count) return x->count > y->count ? -1 : 1;
+    int c = strcmp(x->type->name ? x->type->name : "", y->type->name ? y->type->name : "");
+    if (c) return c;
+    return (uintptr_t)x->type < (uintptr_t)y->type ? -1 : 1;
+}
+
+static size_t object_bytes(const void *obj)
+{
+    const rcgc_type *t = head_type(head_of(obj));
+    return sizeof(obj_head) + (type_is_gc(t) ? sizeof(gc_link) : 0) + t->size;
+}
+
+/* Prints "  N x type (B bytes), for example:" and one chain, per type, for
+   the objects of g that are still keys of `live`. */
+static void print_groups(const gathered *g, const ptrmap *live, rcgc_write_fn out, void *arg)
+{
+    group *groups = rcgc__own_calloc((g->len ? g->len : 1) * sizeof *groups);
+    size_t ngroups = 0;
+    if (!groups) return;
+    for (size_t i = 0; i < g->len; i++) {
+        const rcgc_type *t = head_type(head_of(g->objs[i]));
+        size_t k = 0;
+        while (k < ngroups && groups[k].type != t) k++;
+        if (k == ngroups) groups[ngroups++] = (group){t, 0, 0, g->objs[i]};
+        groups[k].count++;
+        groups[k].bytes += object_bytes(g->objs[i]);
+        if ((uintptr_t)g->objs[i] < (uintptr_t)groups[k].example) groups[k].example = g->objs[i];
+    }
+    qsort(groups, ngroups, sizeof *groups, by_size_then_name);
+    for (size_t k = 0; k < ngroups; k++) {
+        rcgc__print_to(out, arg, "  %zu x %s (%zu bytes), for example:\n", groups[k].count,
+                       groups[k].type->name ? groups[k].type->name : "?", groups[k].bytes);
+        if (ptrmap_find(live, groups[k].example)) print_chain(groups[k].example, out, arg, "    ");
+    }
+    rcgc__own_free(groups);
+}
+
+/* ---- watching ------------------------------------------------------------------ */
+
+int rcgc_watch(void *obj, const char *why)
+{
+    if (!obj) {
+        errno = EINVAL;
+        return -1;
+    }
+    RCGC_CHECK_OBJECT(obj, "rcgc_watch");
+    rcgc_state *S = state();
+    if (head_of(obj)->refcnt == 0) {   /* already on its way out */
+        errno = EINVAL;
+        return -1;
+    }
+    watch_entry *e = rcgc__own_calloc(sizeof *e);
+    char *copy = why ? rcgc__own_calloc(strlen(why) + 1) : NULL;
+    if (!e || (why && !copy)) {
+        rcgc__own_free(e);
+        rcgc__own_free(copy);
+        errno = ENOMEM;
+        return -1;
+    }
+    if (why) memcpy(copy, why, strlen(why) + 1);
+    *e = (watch_entry){copy, ++S->watch_order};
+    watch_entry *old = NULL;
+    ptrmap_slot *s = ptrmap_find(&S->watched, obj);
+    if (s) old = s->value;
+    if (!ptrmap_put(&S->watched, obj, e)) {
+        free_watch_entry(e);
+        errno = ENOMEM;
+        return -1;
+    }
+    free_watch_entry(old);
+    update_observing(S);
+    return 0;
+}
+
+static const ptrmap *order_map;
+static int by_watch_order(const void *a, const void *b)
+{
+    const watch_entry *x = ptrmap_find(order_map, *(void *const *)a)->value;
+    const watch_entry *y = ptrmap_find(order_map, *(void *const *)b)->value;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+size_t rcgc_check_watched(rcgc_write_fn out, void *arg)
+{
+    rcgc_state *S = state();
+    rcgc_collect(RCGC_NUM_GENERATIONS - 1);
+    gathered g;
+    if (!S->watched.len || !gather_keys(&S->watched, &g)) return 0;
+    order_map = &S->watched;
+    qsort(g.objs, g.len, sizeof *g.objs, by_watch_order);
+    size_t n = g.len;
+    for (size_t i = 0; i < g.len; i++) {
+        ptrmap_slot *s = ptrmap_find(&S->watched, g.objs[i]);
+        if (!s) continue;   /* the sink freed it */
+        const watch_entry *e = s->value;
+        const rcgc_type *t = head_type(head_of(g.objs[i]));
+        if (e->why)
+            rcgc__print_to(out, arg, "watched <%s %p> is still alive (%s):\n", t->name,
+                           g.objs[i], e->why);
+        else
+            rcgc__print_to(out, arg, "watched <%s %p> is still alive:\n", t->name, g.objs[i]);
+        print_chain(g.objs[i], out, arg, "  ");
+    }
+    rcgc__own_free(g.objs);
+    return n;
+}
+
+/* ---- leak checks ------------------------------------------------------------------ */
+
+void rcgc_leakcheck_begin(void)
+{
+    rcgc_state *S = state();
+    ptrmap_free(&S->made_since);
+    S->leakcheck_open = true;
+    S->leakcheck_incomplete = false;
+    update_observing(S);
+}
+
+size_t rcgc_leakcheck_end(rcgc_write_fn out, void *arg)
+{
+    rcgc_state *S = state();
+    if (!S->leakcheck_open) return 0;
+    S->leakcheck_open = false;   /* made_since stays current until printed */
+    rcgc_collect(RCGC_NUM_GENERATIONS - 1);
+    gathered g;
+    size_t n = 0;
+    if (gather_keys(&S->made_since, &g)) {
+        n = g.len;
+        if (n) {
+            rcgc__print_to(out, arg, "leakcheck: %zu object%s made since rcgc_leakcheck_begin "
+                           "%s still alive\n", n, n == 1 ? "" : "s", n == 1 ? "is" : "are");
+            print_groups(&g, &S->made_since, out, arg);
+        }
+        rcgc__own_free(g.objs);
+    }
+    if (S->leakcheck_incomplete)
+        rcgc__print_to(out, arg, "leakcheck: out of memory while recording new objects: "
+                       "some may be missing\n");
+    ptrmap_free(&S->made_since);
+    update_observing(S);
+    return n;
+}

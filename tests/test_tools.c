@@ -1,0 +1,451 @@
+/*
+ * The leak-hunting tools of rcgc_tools.h: census, growth, holders, why
+ * alive, watched objects and leak checks, with their exact output
+ * (addresses masked), their bad inputs, and the promise that they change
+ * nothing the program sees.
+ */
+#include "harness.h"
+
+#include <signal.h>
+
+#include "capture.h"
+#include "nodes.h"
+#include "rcgc_tools.h"
+
+static capture out;
+
+/* Types of this file only, so that counts are exact. */
+static const rcgc_type widget_type = {"widget", sizeof(node), node_traverse, node_clear,
+                                      NULL, NULL};
+static const rcgc_type leafy_type = {"leafy", 24, NULL, NULL, NULL, NULL};
+static const rcgc_type closure_type = {"closure", sizeof(node), node_traverse, node_clear,
+                                       NULL, NULL};
+static const rcgc_type env_type = {"env", sizeof(node), node_traverse, node_clear, NULL, NULL};
+
+/* What rcgc_memory_in_use counts for one object of type t. */
+static size_t bytes_of_one(const rcgc_type *t)
+{
+    size_t before = rcgc_memory_in_use();
+    void *obj = rcgc_new(t);
+    size_t bytes = rcgc_memory_in_use() - before;
+    rcgc_decref(obj);
+    return bytes;
+}
+
+static size_t census_of(const rcgc_type *t, size_t *bytes)
+{
+    rcgc_type_count counts[64];
+    size_t n = rcgc_census(counts, 64);
+    for (size_t i = 0; i < n && i < 64; i++)
+        if (counts[i].type == t) {
+            if (bytes) *bytes = counts[i].bytes;
+            return counts[i].count;
+        }
+    if (bytes) *bytes = 0;
+    return 0;
+}
+
+/* ---- census ------------------------------------------------------------------ */
+
+TEST(census_counts_every_type_with_or_without_traverse)
+{
+    quiet_start();
+    void *w[3], *l[2];
+    for (int i = 0; i < 3; i++) w[i] = rcgc_new(&widget_type);
+    for (int i = 0; i < 2; i++) l[i] = rcgc_new(&leafy_type);
+    size_t wbytes, lbytes;
+    CHECK_EQ(census_of(&widget_type, &wbytes), 3);
+    CHECK_EQ(census_of(&leafy_type, &lbytes), 2);
+    CHECK_EQ(wbytes, 3 * bytes_of_one(&widget_type));   /* what memory in use counts */
+    CHECK_EQ(lbytes, 2 * bytes_of_one(&leafy_type));
+    rcgc_decref(l[0]);
+    CHECK_EQ(census_of(&leafy_type, NULL), 1);
+    rcgc_decref(l[1]);
+    CHECK_EQ(census_of(&leafy_type, NULL), 0);
+    for (int i = 0; i < 3; i++) rcgc_decref(w[i]);
+    CHECK_EQ(census_of(&widget_type, NULL), 0);
+    quiet_end();
+}
+
+TEST(census_returns_the_number_of_types_like_snprintf)
+{
+    quiet_start();
+    void *w = rcgc_new(&widget_type), *l = rcgc_new(&leafy_type);
+    size_t all = rcgc_census(NULL, 0);
+    CHECK(all >= 2);
+    rcgc_type_count one[1] = {{NULL, 0, 0}};
+    CHECK_EQ(rcgc_census(one, 1), all);
+    CHECK(one[0].type != NULL && one[0].count >= 1);
+    rcgc_decref(w);
+    rcgc_decref(l);
+    CHECK_EQ(rcgc_census(NULL, 0), all - 2);
+    quiet_end();
+}
+
+TEST(most_common_types_in_objgraphs_format)
+{
+    quiet_start();
+    void *w[50], *l[40];
+    for (int i = 0; i < 50; i++) w[i] = rcgc_new(&widget_type);
+    for (int i = 0; i < 40; i++) l[i] = rcgc_new(&leafy_type);
+    capture_reset(&out);
+    rcgc_show_most_common_types(2, capture_write, &out);
+    CHECK_STR(out.text, "widget 50\n"
+                        "leafy  40\n");
+    capture_reset(&out);
+    rcgc_show_most_common_types(0, capture_write, &out);   /* 0: every type */
+    CHECK_EQ(out.lines, (int)rcgc_census(NULL, 0));
+    for (int i = 0; i < 50; i++) rcgc_decref(w[i]);
+    for (int i = 0; i < 40; i++) rcgc_decref(l[i]);
+    quiet_end();
+}
+
+TEST(show_growth_compares_with_the_previous_call)
+{
+    quiet_start();
+    rcgc_show_growth(0, capture_write, &out);   /* the baseline */
+    void *c[1000], *e[3];
+    for (int i = 0; i < 1000; i++) c[i] = rcgc_new(&closure_type);
+    for (int i = 0; i < 3; i++) e[i] = rcgc_new(&env_type);
+    capture_reset(&out);
+    CHECK_EQ(rcgc_show_growth(0, capture_write, &out), 2);
+    CHECK_STR(out.text, "closure     1000     +1000\n"
+                        "env            3        +3\n");
+    capture_reset(&out);
+    CHECK_EQ(rcgc_show_growth(0, capture_write, &out), 0);
+    CHECK_STR(out.text, "");
+    /* Shrink, then regrow by less than before: the regrowth shows. */
+    for (int i = 0; i < 1000; i++) rcgc_decref(c[i]);
+    rcgc_show_growth(0, capture_write, &out);
+    for (int i = 0; i < 10; i++) c[i] = rcgc_new(&closure_type);
+    void *more = rcgc_new(&env_type);
+    capture_reset(&out);
+    CHECK_EQ(rcgc_show_growth(1, capture_write, &out), 2);   /* both grew, one shown */
+    CHECK_STR(out.text, "closure       10       +10\n");
+    for (int i = 0; i < 10; i++) rcgc_decref(c[i]);
+    for (int i = 0; i < 3; i++) rcgc_decref(e[i]);
+    rcgc_decref(more);
+    rcgc_show_growth(0, capture_write, &out);
+    quiet_end();
+}
+
+/* ---- holders and why alive --------------------------------------------------- */
+
+/* The newcomer's interpreter: an environment whose traverse forgets its
+   `parent` field (slot 2), which holds a strong reference all the same. */
+static int forgetful_traverse(void *self, rcgc_visit_fn visit, void *arg)
+{
+    node *n = self;
+    RCGC_VISIT(n->slot[0]);
+    RCGC_VISIT(n->slot[1]);
+    return 0;   /* slot[2] forgotten */
+}
+static const rcgc_type forgetful_type = {"forgetful_env", sizeof(node), forgetful_traverse,
+                                         node_clear, NULL, NULL};
+
+static void *seen[16];
+static size_t nseen;
+
+static int remember(void *obj, void *arg)
+{
+    (void)arg;
+    if (nseen < 16) seen[nseen++] = obj;
+    return 0;
+}
+
+static bool was_seen(const void *obj)
+{
+    for (size_t i = 0; i < nseen; i++)
+        if (seen[i] == obj) return true;
+    return false;
+}
+
+TEST(holders_reveal_a_forgotten_visit)
+{
+    quiet_start();
+    node *env = new_node(&forgetful_type, 1);
+    void *scope = rcgc_list_new();
+    rcgc_list_append(scope, env);      /* scope -> env, reported */
+    link_slot(env, 2, scope);          /* env -> scope, never reported */
+    rcgc_decref(env);
+    rcgc_decref(scope);                /* the program holds nothing now */
+    CHECK_EQ(rcgc_collect(2), 0);      /* and yet nothing is freed: the leak */
+    nseen = 0;
+    CHECK_EQ(rcgc_get_holders(remember, NULL), 0);
+    CHECK(was_seen(scope));
+    CHECK(!was_seen(env));
+    capture_reset(&out);
+    CHECK_EQ(rcgc_why_alive(env, capture_write, &out), 1);
+    CHECK_STR(captured_masked(&out),
+              "<list 0x?> refcount 1, held from outside (1 reference not from tracked objects)\n"
+              "  [0] -> <forgetful_env 0x?> refcount 1\n");
+    quiet_end();
+}
+
+TEST(why_alive_labels_list_index_dict_key_and_traverse_position)
+{
+    quiet_start();
+    void *root = rcgc_list_new();
+    void *d = rcgc_dict_new();
+    node *a = new_node(&widget_type, 1), *b = new_node(&widget_type, 2);
+    rcgc_list_append(root, NULL);
+    rcgc_list_append(root, NULL);
+    rcgc_list_append(root, d);         /* [2]; the NULLs are skipped by traverse */
+    rcgc_dict_set(d, "x", root);       /* a cycle back, to make paths longer */
+    rcgc_dict_set(d, "f", a);
+    link_slot(a, 1, a);                /* self-reference at traverse position #0 */
+    link_slot(a, 2, b);                /* #1 */
+    rcgc_decref(d);
+    rcgc_decref(a);
+    rcgc_decref(b);
+    capture_reset(&out);
+    CHECK_EQ(rcgc_why_alive(b, capture_write, &out), 3);
+    CHECK_STR(captured_masked(&out),
+              "<list 0x?> refcount 2, held from outside (1 reference not from tracked objects)\n"
+              "  [2] -> <dict 0x?> refcount 1\n"
+              "  [\"f\"] -> <widget 0x?> refcount 2\n"
+              "  #1 -> <widget 0x?> refcount 1\n");
+    rcgc_decref(root);
+    CHECK_EQ(rcgc_collect(2), 4);
+    quiet_end();
+}
+
+TEST(why_alive_of_a_holder_is_one_line)
+{
+    quiet_start();
+    node *a = new_node(&widget_type, 1);
+    rcgc_incref(a);
+    capture_reset(&out);
+    CHECK_EQ(rcgc_why_alive(a, capture_write, &out), 0);
+    CHECK_STR(captured_masked(&out),
+              "<widget 0x?> refcount 2, held from outside (2 references not from tracked "
+              "objects)\n");
+    rcgc_decref(a);
+    rcgc_decref(a);
+    quiet_end();
+}
+
+TEST(why_alive_of_garbage_frozen_and_unreachable_objects)
+{
+    quiet_start();
+    node *g = new_node(&clearless_type, 1);
+    link_slot(g, 0, g);
+    rcgc_decref(g);
+    CHECK_EQ(rcgc_collect(2), 1);      /* uncollectable: in the garbage list */
+    capture_reset(&out);
+    CHECK_EQ(rcgc_why_alive(g, capture_write, &out), 0);
+    CHECK_STR(captured_masked(&out), "<clearless 0x?> refcount 2, in the garbage list "
+                                     "(uncollectable, or kept by DEBUG_SAVEALL)\n");
+    rcgc_garbage_clear();
+    rcgc_collect(2);
+
+    node *f = new_node(&widget_type, 2);
+    rcgc_freeze();
+    capture_reset(&out);
+    CHECK_EQ(rcgc_why_alive(f, capture_write, &out), 0);
+    CHECK_STR(captured_masked(&out),
+              "<widget 0x?> refcount 1, frozen (rcgc_freeze): no collection looks at it\n");
+    rcgc_unfreeze();
+    rcgc_decref(f);
+
+    node *c = new_node(&widget_type, 3);
+    link_slot(c, 0, c);
+    rcgc_decref(c);                    /* cyclic garbage, not yet collected */
+    capture_reset(&out);
+    errno = 0;
+    CHECK_EQ(rcgc_why_alive(c, capture_write, &out), -1);
+    CHECK_EQ(errno, ENOENT);
+    CHECK_STR(captured_masked(&out),
+              "<widget 0x?> refcount 1, reached from no holder: cyclic garbage the next "
+              "collection frees, or held by objects rcgc cannot see\n");
+    CHECK_EQ(rcgc_collect(2), 1);
+    quiet_end();
+}
+
+static size_t lines_counted;
+static void count_lines(const char *line, void *arg)
+{
+    (void)line, (void)arg;
+    lines_counted++;
+}
+
+TEST(why_alive_follows_a_long_chain_without_recursion)
+{
+    quiet_start();
+    size_t length = getenv("RCGC_TEST_QUICK") ? 20000 : 300000;
+    node *head = new_node(&widget_type, 0), *tail = head;
+    rcgc_incref(head);
+    for (size_t i = 1; i < length; i++) {
+        node *n = new_node(&widget_type, (int)i);
+        link_slot(tail, 0, n);
+        rcgc_decref(tail);
+        tail = n;
+    }
+    rcgc_decref(tail);                 /* held by the chain alone */
+    lines_counted = 0;
+    CHECK_EQ(rcgc_why_alive(tail, count_lines, NULL), (int)length - 1);
+    CHECK_EQ(lines_counted, length);
+    rcgc_decref(head);
+    quiet_end();
+}
+
+/* ---- watching ------------------------------------------------------------------- */
+
+TEST(watched_objects_still_alive_are_reported_with_a_chain)
+{
+    quiet_start();
+    void *cache = rcgc_list_new();
+    node *kept = new_node(&widget_type, 1), *gone = new_node(&widget_type, 2);
+    rcgc_list_append(cache, kept);
+    CHECK_EQ(rcgc_watch(kept, "request 12 done"), 0);
+    CHECK_EQ(rcgc_watch(gone, NULL), 0);
+    link_slot(gone, 0, gone);          /* dies only by collection */
+    rcgc_decref(kept);
+    rcgc_decref(gone);
+    capture_reset(&out);
+    CHECK_EQ(rcgc_check_watched(capture_write, &out), 1);
+    CHECK_STR(captured_masked(&out),
+              "watched <widget 0x?> is still alive (request 12 done):\n"
+              "  <list 0x?> refcount 1, held from outside (1 reference not from tracked objects)\n"
+              "    [0] -> <widget 0x?> refcount 1\n");
+    rcgc_list_clear(cache);            /* now it dies: forgotten */
+    capture_reset(&out);
+    CHECK_EQ(rcgc_check_watched(capture_write, &out), 0);
+    CHECK_STR(out.text, "");
+    rcgc_decref(cache);
+    errno = 0;
+    CHECK_EQ(rcgc_watch(NULL, "x"), -1);
+    CHECK_EQ(errno, EINVAL);
+    quiet_end();
+}
+
+/* ---- leak checks ----------------------------------------------------------------- */
+
+TEST(leakcheck_reports_exactly_what_was_made_and_kept)
+{
+    quiet_start();
+    void *registry = rcgc_list_new();  /* made before the check: not a leak */
+    rcgc_leakcheck_begin();
+    node *a = new_node(&widget_type, 1), *b = new_node(&widget_type, 2);
+    rcgc_list_append(registry, a);
+    rcgc_list_append(registry, b);
+    rcgc_decref(a);
+    rcgc_decref(b);
+    node *cycle = new_node(&widget_type, 3);
+    link_slot(cycle, 0, cycle);
+    rcgc_decref(cycle);                /* freed by end's collection */
+    rcgc_decref(new_node(&widget_type, 4));   /* freed at once */
+    void *leaf = rcgc_new(&leafy_type);       /* held by a C variable: leaked */
+    capture_reset(&out);
+    CHECK_EQ(rcgc_leakcheck_end(capture_write, &out), 3);
+    char expected[1024];
+    snprintf(expected, sizeof expected,
+             "leakcheck: 3 objects made since rcgc_leakcheck_begin are still alive\n"
+             "  2 x widget (%zu bytes), for example:\n"
+             "    <list 0x?> refcount 1, held from outside (1 reference not from tracked objects)\n"
+             "      [0] -> <widget 0x?> refcount 1\n"
+             "  1 x leafy (%zu bytes), for example:\n"
+             "    <leafy 0x?> refcount 1, held from outside (1 reference not from tracked objects)\n",
+             2 * bytes_of_one(&widget_type), bytes_of_one(&leafy_type));
+    CHECK_STR(captured_masked(&out), expected);
+    capture_reset(&out);
+    CHECK_EQ(rcgc_leakcheck_end(capture_write, &out), 0);   /* no check open */
+    rcgc_decref(leaf);
+    rcgc_leakcheck_begin();
+    rcgc_list_clear(registry);
+    CHECK_EQ(rcgc_leakcheck_end(capture_write, &out), 0);
+    CHECK_STR(out.text, "");
+    rcgc_decref(registry);
+    quiet_end();
+}
+
+/* ---- the tools change nothing ----------------------------------------------------- */
+
+static int noop_visit(void *obj, void *arg)
+{
+    (void)obj, (void)arg;
+    return 0;
+}
+
+static int generation_of(void *obj)
+{
+    for (int g = 0; g < 3; g++) {
+        nseen = 0;
+        rcgc_get_objects(g, remember, NULL);
+        if (was_seen(obj)) return g;
+    }
+    return -1;
+}
+
+TEST(tools_change_no_count_generation_or_refcount)
+{
+    quiet_start();
+    node *old = new_node(&widget_type, 1);
+    rcgc_collect(0);                   /* old now in generation 1 */
+    node *young = new_node(&widget_type, 2);
+    link_slot(young, 0, old);
+    size_t before[3], after[3];
+    rcgc_get_count(before);
+    size_t memory = rcgc_memory_in_use();
+    rcgc_census(NULL, 0);
+    rcgc_show_most_common_types(3, capture_write, &out);
+    rcgc_show_growth(3, capture_write, &out);
+    rcgc_get_holders(noop_visit, NULL);
+    rcgc_why_alive(old, capture_write, &out);
+    rcgc_watch(young, NULL);
+    rcgc_get_count(after);
+    CHECK_EQ(after[0], before[0]);
+    CHECK_EQ(after[1], before[1]);
+    CHECK_EQ(after[2], before[2]);
+    CHECK_EQ(rcgc_memory_in_use(), memory);
+    CHECK_EQ(rcgc_refcount(old), 2);
+    CHECK_EQ(rcgc_refcount(young), 1);
+    CHECK_EQ(generation_of(old), 1);
+    CHECK_EQ(generation_of(young), 0);
+    rcgc_decref(young);
+    rcgc_decref(old);
+    quiet_end();
+}
+
+TEST(bad_input_sets_errno)
+{
+    errno = 0;
+    CHECK_EQ(rcgc_why_alive(NULL, capture_write, &out), -1);
+    CHECK_EQ(errno, EINVAL);
+    errno = 0;
+    CHECK_EQ(rcgc_get_holders(NULL, NULL), -1);
+    CHECK_EQ(errno, EINVAL);
+    CHECK_EQ(rcgc_census(NULL, 5), rcgc_census(NULL, 0));   /* NULL out: nothing written */
+}
+
+#ifdef RCGC_DEBUG
+static void why_alive_of_freed(void)
+{
+    void *l = rcgc_list_new();
+    rcgc_decref(l);
+    rcgc_why_alive(l, NULL, NULL);
+}
+
+TEST(why_alive_of_a_freed_object_is_a_misuse)
+{
+    char text[1024];
+    int status = harness_run_child(why_alive_of_freed, text, sizeof text);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+    CHECK_CONTAINS(text, "rcgc: rcgc_why_alive: use of a freed object: object <list ");
+}
+
+static void watch_unmanaged(void)
+{
+    static char fake[64] __attribute__((aligned(16)));
+    rcgc_watch(fake + 32, "x");
+}
+
+TEST(watching_a_pointer_rcgc_did_not_make_is_a_misuse)
+{
+    char text[1024];
+    int status = harness_run_child(watch_unmanaged, text, sizeof text);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+    CHECK_CONTAINS(text, "rcgc: rcgc_watch: 0x");
+    CHECK_CONTAINS(text, "is not a managed object");
+}
+#endif
