@@ -70,12 +70,10 @@ void rcgc_set_output(rcgc_write_fn fn, void *arg)
 /* One whole line per call, however long (type names are the user's).  The
    rare long line goes through libc, not rcgc's books: it is gone before the
    call returns.  If even that fails, the line is cut but keeps its newline. */
-void rcgc__printf(const char *fmt, ...)
+static void vprint_to(rcgc_write_fn out, void *arg, const char *fmt, va_list ap)
 {
-    rcgc_state *S = state();
     char small[512], *line = small;
-    va_list ap, again;
-    va_start(ap, fmt);
+    va_list again;
     va_copy(again, ap);
     int n = vsnprintf(small, sizeof small, fmt, ap);
     if (n >= (int)sizeof small) {
@@ -88,14 +86,34 @@ void rcgc__printf(const char *fmt, ...)
         }
     }
     va_end(again);
-    va_end(ap);
-    if (S->output) {
-        S->output(line, S->output_arg);
+    if (!out) {
+        rcgc_state *S = state();
+        out = S->output;
+        arg = S->output_arg;
+    }
+    if (out) {
+        out(line, arg);
     } else {
         fputs(line, stderr);
         fflush(stderr);
     }
     if (line != small) free(line);
+}
+
+void rcgc__print_to(rcgc_write_fn out, void *arg, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vprint_to(out, arg, fmt, ap);
+    va_end(ap);
+}
+
+void rcgc__printf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vprint_to(NULL, NULL, fmt, ap);
+    va_end(ap);
 }
 
 /* ---- gc.garbage ------------------------------------------------------------ */

@@ -16,6 +16,7 @@
 #endif
 
 #include <errno.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,6 +150,17 @@ static inline int harness_run_child(void (*fn)(void), char *out, size_t cap)
     waitpid(pid, &status, 0);
     return status;
 }
+
+/* Check that fn, run in a child, aborts (SIGABRT) and that what it writes
+   to stderr contains `needle` (and `also`, unless NULL). */
+#define CHECK_ABORTS(fn, needle, also)                                    \
+    do {                                                                  \
+        char abort_out_[2048];                                            \
+        int abort_status_ = harness_run_child((fn), abort_out_, sizeof abort_out_); \
+        CHECK(WIFSIGNALED(abort_status_) && WTERMSIG(abort_status_) == SIGABRT); \
+        CHECK_CONTAINS(abort_out_, (needle));                             \
+        if (also) CHECK_CONTAINS(abort_out_, (const char *)(also));       \
+    } while (0)
 
 int main(int argc, char **argv)
 {

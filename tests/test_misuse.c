@@ -46,11 +46,7 @@ static void not_managed(void)
 
 static void check_abort(void (*fn)(void), const char *needle, const char *type_name)
 {
-    char out[1024];
-    int status = harness_run_child(fn, out, sizeof out);
-    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
-    CHECK_CONTAINS(out, needle);
-    if (type_name) CHECK_CONTAINS(out, type_name);
+    CHECK_ABORTS(fn, needle, type_name);
 }
 
 TEST(decref_of_a_freed_object_aborts_with_type_address_and_count)
