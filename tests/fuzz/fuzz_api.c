@@ -1,0 +1,1508 @@
+/*
+ * rcgc's own fuzzer: each input is a program of operations over the whole
+ * public API, run against a shadow model that is checked after every step.
+ *
+ * The program works on a table of NSLOTS handles; each filled slot owns one
+ * strong reference.  Operations take 4 input bytes each (opcode and three
+ * operands, see the OP_ list), so any byte string is a valid program and
+ * libFuzzer's mutations stay meaningful.  User code that rcgc calls back
+ * (finalizers, clears, weakref callbacks, gc callbacks, the allocation hook,
+ * the output sink, inspection callbacks) runs an action chosen by the input
+ * when the object or callback was made: decref a handle, allocate, collect,
+ * append, make a weakref, register a callback, track, untrack...  so the
+ * re-entrant paths are exercised as often as the plain ones.
+ *
+ * What the model checks (fail() aborts with a line naming the mismatch):
+ *  - every slot's object is alive: rcgc_refcount >= the references the
+ *    program holds on it (slots and the pins an operation holds on its
+ *    arguments), and rcgc_typeof is the type it had when acquired;
+ *  - lists and dicts the program holds have exactly the items the program
+ *    put there, in order (a shadow copy follows every list and dict call,
+ *    including those made from callbacks);
+ *  - weakrefs: a weakref whose referent the program holds returns it; one
+ *    that returned NULL keeps doing so; a weakref held since its creation
+ *    whose referent died has called back, exactly once; rcgc_weakref_count
+ *    counts at least the held weakrefs;
+ *  - every failed call returned its documented error: NULL/-1 with errno
+ *    ENOMEM only when the allocation hook refused an allocation during the
+ *    call, EINVAL, ERANGE, ENOENT, EBUSY where the header says so;
+ *  - collections: rcgc_collect runs unless one is running (then 0 + EBUSY),
+ *    returns what its gc callbacks report, and updates rcgc_get_stats; gc
+ *    callbacks see START and STOP in pairs;
+ *  - the control surface reads back what was set (threshold, debug flags,
+ *    enabled), and every debug line reaching the sink is one whole line;
+ *  - memory: at the end of each input everything is released, garbage
+ *    cleared and rcgc_collect(2) run (SAVEALL off); then no node of ours
+ *    may be left and rcgc_memory_in_use() must equal its value before the
+ *    input.  Thresholds, debug flags, hook, callbacks, output and enabled
+ *    are restored, so inputs are independent.
+ *
+ * Built two ways: with -DRCGC_FUZZ_LIBFUZZER it is a libFuzzer target
+ * (cmake -DRCGC_FUZZ=ON, scripts/fuzz.sh); without, main() below replays
+ * corpus files and directories (CTest's fuzz_corpus_replay, valgrind).
+ *
+ * RCGC_FUZZ_SKIP=op,op,... (opcode numbers) skips operations, for triage of
+ * a known crash while others are hunted; the committed runs skip nothing.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "rcgc.h"
+
+#define NSLOTS 16
+#define MAX_OPS 512          /* operations per input */
+#define MAX_ACTIONS 256      /* re-entrant actions per input */
+#define MAX_DEPTH 3          /* nesting of re-entrant actions */
+#define MAX_PINS 64
+#define LIST_MAX 48          /* lists never grow past this */
+#define NKEYS 8
+#define NPAIRS 8             /* gc callback (fn, arg) pairs */
+#define MAX_WEAK_CB 256      /* weakrefs with callbacks per input */
+#define MAX_KEEPERS 64
+
+/* ---- failure ---------------------------------------------------------------- */
+
+static int cur_op = -1;
+static const char *cur_name = "setup";
+static int depth;            /* nesting of re-entrant actions, 0 at top level */
+
+__attribute__((noreturn, format(printf, 1, 2)))
+static void fail(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "fuzz_api: model mismatch: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (operation #%d %s, action depth %d)\n", cur_op, cur_name, depth);
+    fflush(stderr);
+    abort();
+}
+
+/* ---- the types of our objects --------------------------------------------------- */
+
+typedef struct fnode {
+    void *slot[3];
+    struct fnode *reg_prev, *reg_next;  /* registry of live nodes */
+    uint8_t fin_action, fin_arg, clear_action, clear_arg;
+} fnode;
+
+enum { T_TRAVERSE = 1, T_CLEAR = 2, T_FINALIZE = 4, NTYPES = 9 };
+
+static fnode *registry;        /* every fnode not yet destroyed */
+static size_t registry_len;
+
+static int node_traverse(void *self, rcgc_visit_fn visit, void *arg)
+{
+    fnode *n = self;
+    for (int i = 0; i < 3; i++) RCGC_VISIT(n->slot[i]);
+    return 0;
+}
+
+static void act(unsigned action, unsigned arg);
+static void resurrect(void *self);
+
+static void node_clear(void *self)
+{
+    fnode *n = self;
+    for (int i = 0; i < 3; i++) RCGC_CLEAR(n->slot[i]);
+    act(n->clear_action, n->clear_arg);
+}
+
+static void node_finalize(void *self)
+{
+    fnode *n = self;
+    if (rcgc_refcount(self) < 1) fail("finalizer runs on an object with count 0");
+    act(n->fin_action, n->fin_arg);
+    if (n->fin_arg & 0x80) resurrect(self);
+}
+
+static void node_destroy(void *self)
+{
+    fnode *n = self;
+    for (int i = 0; i < 3; i++) RCGC_CLEAR(n->slot[i]);   /* types without clear */
+    if (n->reg_prev) n->reg_prev->reg_next = n->reg_next; else registry = n->reg_next;
+    if (n->reg_next) n->reg_next->reg_prev = n->reg_prev;
+    registry_len--;
+}
+
+/* Types 0-7: every combination of traverse, clear and finalize; destroy for
+   all (it unregisters).  Type 8 has a name longer than a debug line. */
+#define LONG_NAME_X10 "long-name-"
+#define LONG_NAME_X100 LONG_NAME_X10 LONG_NAME_X10 LONG_NAME_X10 LONG_NAME_X10 \
+    LONG_NAME_X10 LONG_NAME_X10 LONG_NAME_X10 LONG_NAME_X10 LONG_NAME_X10 LONG_NAME_X10
+static const rcgc_type node_types[NTYPES] = {
+    {"leaf", sizeof(fnode), NULL, NULL, NULL, node_destroy},
+    {"clearless", sizeof(fnode), node_traverse, NULL, NULL, node_destroy},
+    {"leaf_c", sizeof(fnode), NULL, node_clear, NULL, node_destroy},
+    {"node", sizeof(fnode), node_traverse, node_clear, NULL, node_destroy},
+    {"leaf_del", sizeof(fnode), NULL, NULL, node_finalize, node_destroy},
+    {"clearless_del", sizeof(fnode), node_traverse, NULL, node_finalize, node_destroy},
+    {"leaf_c_del", sizeof(fnode), NULL, node_clear, node_finalize, node_destroy},
+    {"node_del", sizeof(fnode), node_traverse, node_clear, node_finalize, node_destroy},
+    {LONG_NAME_X100 LONG_NAME_X100 LONG_NAME_X100 LONG_NAME_X100 LONG_NAME_X100 LONG_NAME_X100,
+     sizeof(fnode), node_traverse, node_clear, node_finalize, node_destroy},
+};
+
+static int node_type_index(const rcgc_type *t)
+{
+    for (int i = 0; i < NTYPES; i++)
+        if (t == &node_types[i]) return i;
+    return -1;
+}
+
+static bool is_node(const rcgc_type *t) { return node_type_index(t) >= 0; }
+
+/* ---- handles, pins and shadows ------------------------------------------------- */
+
+typedef struct {
+    void *obj;
+    const rcgc_type *type;
+} handle;
+
+static handle slots[NSLOTS];
+static void *pins[MAX_PINS];
+static int npins;
+
+enum { SH_LIST = 1, SH_DICT, SH_WEAK };
+
+typedef struct {
+    void *obj;             /* NULL: free */
+    int kind;
+    size_t len;
+    void *items[LIST_MAX]; /* list items; dict values in insertion order */
+    int keys[LIST_MAX];    /* dict keys (indexes into key_text) in insertion order */
+    void *referent;        /* weakref: what it was made for (NULL: unknown) */
+    bool dead;             /* weakref: returned NULL once */
+    bool continuous;       /* weakref: held by the program since its creation */
+    bool referent_let_go;  /* weakref: the program stopped holding the referent
+                              since (its address may now be another object's) */
+    int cb_id;             /* weakref: index into cb_calls, -1 without callback */
+} shadow;
+
+static shadow shadows[NSLOTS + MAX_PINS];
+
+static const char *const key_text[NKEYS] = {
+    "", "a", "b", "key3", "k4", "x", "y",
+    "a-key-longer-than-the-others-so-that-it-needs-its-own-allocation",
+};
+
+static unsigned held(const void *obj)
+{
+    unsigned n = 0;
+    for (int i = 0; i < NSLOTS; i++) n += slots[i].obj == obj;
+    for (int i = 0; i < npins; i++) n += pins[i] == obj;
+    return n;
+}
+
+static shadow *shadow_of(const void *obj)
+{
+    for (size_t i = 0; i < sizeof shadows / sizeof shadows[0]; i++)
+        if (shadows[i].obj == obj) return &shadows[i];
+    return NULL;
+}
+
+/* A shadow for an object the program just came to hold, read from the
+   object itself (contents since then are followed call by call). */
+static void shadow_start(void *obj, const rcgc_type *t)
+{
+    int kind = t == &rcgc_list_type ? SH_LIST : t == &rcgc_dict_type ? SH_DICT
+             : t == &rcgc_weakref_type ? SH_WEAK : 0;
+    if (!kind || shadow_of(obj)) return;
+    shadow *s = shadow_of(NULL);
+    if (!s) fail("out of shadows");
+    memset(s, 0, sizeof *s);
+    s->obj = obj;
+    s->kind = kind;
+    s->cb_id = -1;
+    if (kind == SH_LIST) {
+        s->len = rcgc_list_len(obj);
+        if (s->len > LIST_MAX) fail("list of %zu items, longer than any we build", s->len);
+        for (size_t i = 0; i < s->len; i++) s->items[i] = rcgc_list_get(obj, i);
+    } else if (kind == SH_DICT) {
+        size_t pos = 0;
+        const char *k;
+        void *v;
+        while (rcgc_dict_next(obj, &pos, &k, &v)) {
+            int ki = -1;
+            for (int j = 0; j < NKEYS; j++)
+                if (strcmp(k, key_text[j]) == 0) ki = j;
+            if (ki < 0 || s->len >= NKEYS) fail("dict holds a key we never stored: \"%s\"", k);
+            s->keys[s->len] = ki;
+            s->items[s->len++] = v;
+        }
+    } else {
+        s->referent = rcgc_weakref_peek(obj);
+        s->dead = s->referent == NULL;
+        s->referent_let_go = !s->referent || !held(s->referent);
+    }
+}
+
+static void shadow_drop_if_unheld(void *obj)
+{
+    if (held(obj)) return;
+    shadow *s = shadow_of(obj);
+    if (s) s->obj = NULL;
+    for (size_t i = 0; i < sizeof shadows / sizeof shadows[0]; i++)
+        if (shadows[i].obj && shadows[i].kind == SH_WEAK && shadows[i].referent == obj)
+            shadows[i].referent_let_go = true;
+}
+
+static int free_slot(void)
+{
+    for (int i = 0; i < NSLOTS; i++)
+        if (!slots[i].obj) return i;
+    return -1;
+}
+
+/* Take ownership of a new reference: into a free slot, or dropped at once. */
+static int acquire(void *obj)
+{
+    if (!obj) return -1;
+    int i = free_slot();
+    if (i < 0) {
+        rcgc_decref(obj);
+        return -1;
+    }
+    const rcgc_type *t = rcgc_typeof(obj);
+    bool fresh = !held(obj);
+    slots[i].obj = obj;
+    slots[i].type = t;
+    if (fresh) shadow_start(obj, t);
+    return i;
+}
+
+/* Drop the reference slot i owns; the model changes before rcgc_decref runs
+   whatever user code the drop triggers. */
+static void release(int i)
+{
+    void *obj = slots[i].obj;
+    if (!obj) return;
+    slots[i].obj = NULL;
+    shadow_drop_if_unheld(obj);
+    rcgc_decref(obj);
+}
+
+static void *slot_obj(unsigned b) { return slots[b % NSLOTS].obj; }
+
+/* The object of slot b, or NULL when b names the NULL item (16) or an
+   empty slot. */
+static void *item_of(unsigned b) { return b % 17 == 16 ? NULL : slots[b % 17].obj; }
+
+/* Pin: a reference of the running operation on its arguments, as a Python
+   caller's frame holds its arguments; dropped when the operation ends. */
+static void pin(void *obj)
+{
+    if (!obj) return;
+    if (npins == MAX_PINS) fail("out of pins");
+    rcgc_incref(obj);
+    pins[npins++] = obj;
+}
+
+static void unpin_to(int mark)
+{
+    while (npins > mark) {
+        void *obj = pins[--npins];
+        shadow_drop_if_unheld(obj);
+        rcgc_decref(obj);
+    }
+}
+
+static shadow *held_shadow(void *obj, int kind)
+{
+    shadow *s = obj ? shadow_of(obj) : NULL;
+    return s && s->kind == kind ? s : NULL;
+}
+
+/* ---- the collection tracker and the errno checks -------------------------------- */
+
+static struct {
+    bool in_gc;           /* between a START and its STOP */
+    bool after_stop;      /* a STOP seen; the collection may still be returning */
+    unsigned starts, stops;
+    int gen;
+    size_t collected, uncollectable;
+} trk;
+
+static void tracker(rcgc_phase phase, const rcgc_gc_info *info, void *arg)
+{
+    (void)arg;
+    if (info->generation < 0 || info->generation > 2)
+        fail("gc callback sees generation %d", info->generation);
+    if (phase == RCGC_PHASE_START) {
+        if (trk.in_gc) fail("a collection started inside a collection");
+        if (info->collected || info->uncollectable) fail("START phase with non-zero counts");
+        trk.in_gc = true;
+        trk.after_stop = false;
+        trk.starts++;
+        trk.gen = info->generation;
+    } else {
+        if (!trk.in_gc) fail("STOP without START");
+        if (info->generation != trk.gen) fail("STOP for generation %d after START for %d",
+                                              info->generation, trk.gen);
+        trk.in_gc = false;
+        trk.after_stop = true;
+        trk.stops++;
+        trk.collected = info->collected;
+        trk.uncollectable = info->uncollectable;
+    }
+}
+
+static unsigned refusals;     /* allocations the hook refused, this input */
+
+static void expect_errno(const char *call, int expected)
+{
+    if (errno != expected)
+        fail("%s failed with errno %d (%s), expected %d (%s)", call, errno,
+             strerror(errno), expected, strerror(expected));
+}
+
+/* A call that failed while allocations may have been refused. */
+static void expect_nomem(const char *call, unsigned refusals_before)
+{
+    expect_errno(call, ENOMEM);
+    if (refusals == refusals_before)
+        fail("%s failed with ENOMEM though no allocation was refused", call);
+}
+
+/* ---- re-entrant actions --------------------------------------------------------- */
+
+enum {
+    ACT_NONE, ACT_DECREF, ACT_NEW, ACT_COLLECT, ACT_WEAKREF, ACT_APPEND,
+    ACT_DICT_SET, ACT_TRACK, ACT_UNTRACK, ACT_CALLBACK_ADD, ACT_CALLBACK_REMOVE,
+    ACT_COPY, ACT_LIST_CLEAR, ACT_DICT_CLEAR, ACT_GARBAGE_CLEAR, ACT_INSPECT,
+    ACT_LIST_POP, ACT_DICT_DEL, NACTIONS
+};
+
+static unsigned actions_left;
+static bool teardown;          /* end of input: callbacks do nothing */
+static unsigned skip_ops[2];   /* bitmask of opcodes to skip (RCGC_FUZZ_SKIP) */
+
+static void op_new(unsigned a, unsigned b, unsigned c);
+static void op_collect(int gen);
+static void op_weakref_new(void *referent, unsigned b, unsigned c);
+static void op_list_append(void *list, void *item);
+static void op_list_pop(void *list, size_t i);
+static void op_dict_set(void *dict, int key, void *value);
+static void op_dict_del(void *dict, int key);
+static void op_track(void *obj, bool track);
+static void op_callback(unsigned pair, bool add);
+static void op_clear(void *obj, int kind);
+static void op_inspect(int which, void *target, unsigned mode, unsigned arg);
+
+/* Run one re-entrant action: from user code rcgc called.  errno is kept,
+   as a well-behaved callback keeps it. */
+static void act(unsigned action, unsigned arg)
+{
+    action %= NACTIONS;
+    if (action == ACT_NONE || teardown || depth >= MAX_DEPTH || actions_left == 0) return;
+    actions_left--;
+    int saved_errno = errno;
+    int saved_op = cur_op;
+    const char *saved_name = cur_name;
+    int mark = npins;
+    depth++;
+    switch (action) {
+    case ACT_DECREF: release(arg % NSLOTS); break;
+    case ACT_NEW: op_new(arg, arg >> 3, 0); break;
+    case ACT_COLLECT: op_collect((int)(arg % 3)); break;
+    case ACT_WEAKREF: op_weakref_new(slot_obj(arg), arg >> 4, arg); break;
+    case ACT_APPEND: op_list_append(slot_obj(arg), item_of(arg >> 4)); break;
+    case ACT_DICT_SET: op_dict_set(slot_obj(arg), (int)(arg >> 4) % NKEYS, slot_obj(arg >> 3)); break;
+    case ACT_TRACK: op_track(slot_obj(arg), true); break;
+    case ACT_UNTRACK: op_track(slot_obj(arg), false); break;
+    case ACT_CALLBACK_ADD: op_callback(arg, true); break;
+    case ACT_CALLBACK_REMOVE: op_callback(arg, false); break;
+    case ACT_COPY: if (slot_obj(arg)) { rcgc_incref(slot_obj(arg)); acquire(slot_obj(arg)); } break;
+    case ACT_LIST_CLEAR: op_clear(slot_obj(arg), SH_LIST); break;
+    case ACT_DICT_CLEAR: op_clear(slot_obj(arg), SH_DICT); break;
+    case ACT_GARBAGE_CLEAR: rcgc_garbage_clear(); break;
+    case ACT_INSPECT: op_inspect((int)(arg % 3), slot_obj(arg >> 2), 0, 0); break;
+    case ACT_LIST_POP: op_list_pop(slot_obj(arg), arg >> 4); break;
+    case ACT_DICT_DEL: op_dict_del(slot_obj(arg), (int)(arg >> 4) % NKEYS); break;
+    }
+    depth--;
+    unpin_to(mark);
+    cur_op = saved_op;
+    cur_name = saved_name;
+    errno = saved_errno;
+}
+
+static void resurrect(void *self)
+{
+    if (teardown || depth >= MAX_DEPTH) return;
+    rcgc_incref(self);
+    acquire(self);
+}
+
+/* ---- weakref callbacks ----------------------------------------------------------- */
+
+static uint8_t cb_calls[MAX_WEAK_CB];
+static unsigned cb_next;
+static uint16_t cb_action[MAX_WEAK_CB];
+
+static void weak_callback(void *wr, void *arg)
+{
+    unsigned id = (unsigned)(uintptr_t)arg;
+    if (id >= cb_next) fail("weakref callback with an argument we never gave");
+    if (cb_calls[id]++) fail("weakref callback %u runs a second time", id);
+    if (rcgc_refcount(wr) < 1) fail("weakref callback gets a dead weakref");
+    if (rcgc_weakref_peek(wr)) fail("weakref callback runs before its weakref is cleared");
+    act(cb_action[id] & 0xff, cb_action[id] >> 8);
+}
+
+/* ---- gc callbacks, the allocation hook, the output sink ----------------------------- */
+
+static unsigned pair_registered[NPAIRS];
+static const uint8_t pair_action[NPAIRS] = {
+    ACT_NONE, ACT_NEW, ACT_COLLECT, ACT_CALLBACK_REMOVE, ACT_DECREF, ACT_WEAKREF,
+    ACT_CALLBACK_ADD, ACT_UNTRACK,
+};
+static uint8_t pair_arg[NPAIRS];
+
+static void gc_callback_a(rcgc_phase phase, const rcgc_gc_info *info, void *arg);
+static void gc_callback_b(rcgc_phase phase, const rcgc_gc_info *info, void *arg);
+
+static void pair_call(unsigned pair, rcgc_phase phase, const rcgc_gc_info *info)
+{
+    if (!trk.in_gc && !trk.after_stop) fail("gc callback outside a collection");
+    if (phase == RCGC_PHASE_START && (info->collected || info->uncollectable))
+        fail("START phase with non-zero counts");
+    if (pair_action[pair] == ACT_CALLBACK_REMOVE)
+        act(ACT_CALLBACK_REMOVE, pair);        /* removes itself */
+    else
+        act(pair_action[pair], pair_arg[pair]);
+}
+
+static void gc_callback_a(rcgc_phase phase, const rcgc_gc_info *info, void *arg)
+{
+    pair_call((unsigned)(uintptr_t)arg, phase, info);
+}
+
+static void gc_callback_b(rcgc_phase phase, const rcgc_gc_info *info, void *arg)
+{
+    pair_call((unsigned)(uintptr_t)arg + 4, phase, info);
+}
+
+static rcgc_callback_fn pair_fn(unsigned pair) { return pair & 4 ? gc_callback_b : gc_callback_a; }
+static void *pair_argp(unsigned pair) { return (void *)(uintptr_t)(pair & 3); }
+
+static struct {
+    int mode;              /* 0 none, 1 refuse the n-th, 2 refuse every k-th, 3 refuse all */
+    unsigned n, k, calls, every;
+    uint8_t action, action_arg;
+} hook;
+
+static bool alloc_hook(size_t size, void *arg)
+{
+    (void)size;
+    if (arg != &hook) fail("allocation hook gets another argument");
+    hook.calls++;
+    if (hook.action && hook.calls % hook.every == 0) act(hook.action, hook.action_arg);
+    bool refuse = (hook.mode == 1 && hook.calls == hook.n) ||
+                  (hook.mode == 2 && hook.calls % hook.k == 0) || hook.mode == 3;
+    if (refuse) refusals++;
+    return !refuse;
+}
+
+static uint8_t sink_action, sink_arg;
+static unsigned sink_lines;
+
+static void sink(const char *text, void *arg)
+{
+    if (arg != &sink_lines) fail("output sink gets another argument");
+    size_t len = strlen(text);
+    if (len == 0 || text[len - 1] != '\n' || strchr(text, '\n') != text + len - 1)
+        fail("debug output is not one whole line: \"%.80s\"... (%zu bytes)", text, len);
+    sink_lines++;
+    act(sink_action, sink_arg);
+}
+
+/* ---- operations -------------------------------------------------------------------- */
+
+static void op_new(unsigned a, unsigned b, unsigned c)
+{
+    int ti = (int)(a % NTYPES);
+    const rcgc_type *t = &node_types[ti];
+    unsigned before = refusals;
+    errno = 0;
+    fnode *n = rcgc_new(t);
+    if (!n) {
+        expect_nomem("rcgc_new", before);
+        return;
+    }
+    if (rcgc_refcount(n) != 1) fail("new object with count %zu", rcgc_refcount(n));
+    if (rcgc_is_tracked(n) != (t->traverse != NULL)) fail("new object tracked wrongly");
+    for (int i = 0; i < 3; i++)
+        if (n->slot[i]) fail("body not zeroed");
+    n->fin_action = (uint8_t)(b % NACTIONS);
+    n->fin_arg = (uint8_t)c;
+    n->clear_action = (uint8_t)((b >> 4) % NACTIONS);
+    n->clear_arg = (uint8_t)(c >> 1);
+    n->reg_prev = NULL;
+    n->reg_next = registry;
+    if (registry) registry->reg_prev = n;
+    registry = n;
+    registry_len++;
+    acquire(n);
+}
+
+static void op_container_new(bool dict)
+{
+    unsigned before = refusals;
+    errno = 0;
+    void *c = dict ? rcgc_dict_new() : rcgc_list_new();
+    if (!c) {
+        expect_nomem(dict ? "rcgc_dict_new" : "rcgc_list_new", before);
+        return;
+    }
+    if (rcgc_refcount(c) != 1) fail("new container with count %zu", rcgc_refcount(c));
+    if (acquire(c) >= 0 && !shadow_of(c)) fail("no shadow for a new container");
+}
+
+static void op_collect(int gen)
+{
+    unsigned starts = trk.starts;
+    bool was_in = trk.in_gc, was_after = trk.after_stop;
+    rcgc_gen_stats before = {0, 0, 0}, after;
+    if (gen >= 0 && gen <= 2) rcgc_get_stats(gen, &before);
+    errno = 0;
+    size_t n = rcgc_collect(gen);
+    if (gen < 0 || gen > 2) {
+        if (n != 0) fail("rcgc_collect(%d) returned %zu", gen, n);
+        expect_errno("rcgc_collect(bad generation)", EINVAL);
+        return;
+    }
+    bool ran = trk.starts != starts;
+    if (was_in) {
+        if (ran) fail("rcgc_collect ran a collection inside a collection");
+        if (n != 0) fail("rcgc_collect inside a collection returned %zu", n);
+        expect_errno("rcgc_collect inside a collection", EBUSY);
+        return;
+    }
+    if (!ran) {
+        if (!was_after) fail("rcgc_collect(%d) returned %zu without collecting", gen, n);
+        if (n != 0) fail("rcgc_collect returned %zu without collecting", n);
+        expect_errno("rcgc_collect at the end of a collection", EBUSY);
+        return;
+    }
+    if (trk.starts != starts + 1 || trk.stops != trk.starts)
+        fail("rcgc_collect ran %u collections", trk.starts - starts);
+    if (trk.gen != gen) fail("rcgc_collect(%d) collected generation %d", gen, trk.gen);
+    if (n != trk.collected + trk.uncollectable)
+        fail("rcgc_collect returned %zu, its callbacks saw %zu + %zu", n, trk.collected,
+             trk.uncollectable);
+    rcgc_get_stats(gen, &after);
+    if (after.collections != before.collections + 1 ||
+        after.collected != before.collected + trk.collected ||
+        after.uncollectable != before.uncollectable + trk.uncollectable)
+        fail("rcgc_get_stats(%d) after a collection: %zu %zu %zu, before %zu %zu %zu", gen,
+             after.collections, after.collected, after.uncollectable, before.collections,
+             before.collected, before.uncollectable);
+}
+
+static void op_weakref_new(void *referent, unsigned b, unsigned c)
+{
+    if (!referent) return;
+    int mark = npins;
+    pin(referent);
+    bool with_cb = (b & 3) != 0 && cb_next < MAX_WEAK_CB;
+    unsigned id = cb_next;
+    if (with_cb) {
+        cb_action[id] = (uint16_t)((b >> 2) % NACTIONS | (c & 0xff) << 8);
+        cb_calls[id] = 0;
+        cb_next++;
+    }
+    unsigned before = refusals;
+    errno = 0;
+    void *wr = rcgc_weakref_new(referent, with_cb ? weak_callback : NULL,
+                                with_cb ? (void *)(uintptr_t)id : NULL);
+    if (!wr) {
+        expect_nomem("rcgc_weakref_new", before);
+    } else {
+        if (!rcgc_is_weakref(wr)) fail("rcgc_weakref_new made no weakref");
+        if (rcgc_weakref_peek(wr) != referent) fail("new weakref does not see its referent");
+        /* (callbacks during the call may have dropped other weakrefs to it) */
+        if (rcgc_weakref_count(referent) < 1) fail("rcgc_weakref_count misses a new weakref");
+        int i = acquire(wr);
+        if (i >= 0) {
+            shadow *s = shadow_of(wr);
+            if (!s) fail("no shadow for a new weakref");
+            s->referent = referent;
+            s->continuous = true;
+            s->cb_id = with_cb ? (int)id : -1;
+        }
+    }
+    unpin_to(mark);
+}
+
+static void op_list_append(void *list, void *item)
+{
+    shadow *s = held_shadow(list, SH_LIST);
+    if (!s) return;
+    if (s->len >= LIST_MAX) return;
+    int mark = npins;
+    pin(list);
+    pin(item);
+    unsigned before = refusals;
+    errno = 0;
+    if (rcgc_list_append(list, item) != 0) {
+        expect_nomem("rcgc_list_append", before);
+    } else {
+        s = held_shadow(list, SH_LIST);   /* pinned: still there */
+        if (s->len >= LIST_MAX) fail("a list grew past LIST_MAX");
+        s->items[s->len++] = item;
+    }
+    unpin_to(mark);
+}
+
+static void op_list_set(void *list, size_t i, void *item)
+{
+    shadow *s = held_shadow(list, SH_LIST);
+    if (!s) return;
+    int mark = npins;
+    pin(list);
+    pin(item);
+    bool in_range = i < s->len;
+    if (in_range) s->items[i] = item;
+    errno = 0;
+    int r = rcgc_list_set(list, i, item);
+    if (in_range ? r != 0 : r != -1) fail("rcgc_list_set(%zu) returned %d", i, r);
+    if (!in_range) expect_errno("rcgc_list_set past the end", ERANGE);
+    unpin_to(mark);
+}
+
+/* Entry i leaves a list or dict shadow; the later ones move up. */
+static void shadow_take(shadow *s, size_t i)
+{
+    for (; i + 1 < s->len; i++) {
+        s->keys[i] = s->keys[i + 1];
+        s->items[i] = s->items[i + 1];
+    }
+    s->len--;
+}
+
+static void op_list_pop(void *list, size_t i)
+{
+    shadow *s = held_shadow(list, SH_LIST);
+    if (!s) return;
+    int mark = npins;
+    pin(list);
+    bool in_range = i < s->len;
+    void *expected = in_range ? s->items[i] : NULL;
+    if (in_range) shadow_take(s, i);
+    errno = 0;
+    void *item = rcgc_list_pop(list, i);
+    if (item != expected) fail("rcgc_list_pop(%zu) returned %p, expected %p", i, item, expected);
+    if (!in_range) expect_errno("rcgc_list_pop past the end", ERANGE);
+    if (item) acquire(item);
+    unpin_to(mark);
+}
+
+static void op_list_remove(void *list, size_t i)
+{
+    shadow *s = held_shadow(list, SH_LIST);
+    if (!s) return;
+    int mark = npins;
+    pin(list);
+    bool in_range = i < s->len;
+    if (in_range) shadow_take(s, i);
+    errno = 0;
+    int r = rcgc_list_remove(list, i);
+    if (in_range ? r != 0 : r != -1) fail("rcgc_list_remove(%zu) returned %d", i, r);
+    if (!in_range) expect_errno("rcgc_list_remove past the end", ERANGE);
+    unpin_to(mark);
+}
+
+/* Both containers detach their storage before dropping anything, so the
+   shadow empties first. */
+static void op_clear(void *obj, int kind)
+{
+    shadow *s = held_shadow(obj, kind);
+    if (!s) return;
+    int mark = npins;
+    pin(obj);
+    s->len = 0;
+    if (kind == SH_LIST) rcgc_list_clear(obj); else rcgc_dict_clear(obj);
+    unpin_to(mark);
+}
+
+static void op_list_get(void *list, size_t i, bool grab)
+{
+    shadow *s = held_shadow(list, SH_LIST);
+    if (!s) return;
+    errno = 0;
+    void *item = rcgc_list_get(list, i);
+    if (i >= s->len) {
+        if (item) fail("rcgc_list_get past the end returned an item");
+        expect_errno("rcgc_list_get past the end", ERANGE);
+        return;
+    }
+    if (item != s->items[i]) fail("list item %zu is %p, expected %p", i, item, s->items[i]);
+    if (grab && item) {
+        rcgc_incref(item);
+        acquire(item);
+    }
+}
+
+static int dict_find(const shadow *s, int key)
+{
+    for (size_t i = 0; i < s->len; i++)
+        if (s->keys[i] == key) return (int)i;
+    return -1;
+}
+
+static void op_dict_set(void *dict, int key, void *value)
+{
+    shadow *s = held_shadow(dict, SH_DICT);
+    if (!s || !value) return;
+    int mark = npins;
+    pin(dict);
+    pin(value);
+    int at = dict_find(s, key);
+    if (at >= 0) s->items[at] = value;   /* stored before the old value drops */
+    unsigned before = refusals;
+    errno = 0;
+    int r = rcgc_dict_set(dict, key_text[key], value);
+    if (at >= 0 && r != 0) fail("rcgc_dict_set of an existing key failed");
+    if (r != 0) {
+        expect_nomem("rcgc_dict_set", before);
+    } else if (at < 0) {
+        s = held_shadow(dict, SH_DICT);
+        at = dict_find(s, key);          /* a callback during the growth may have set it */
+        if (at >= 0) {
+            s->items[at] = value;
+        } else {
+            s->keys[s->len] = key;
+            s->items[s->len++] = value;
+        }
+    }
+    unpin_to(mark);
+}
+
+static void op_dict_del(void *dict, int key)
+{
+    shadow *s = held_shadow(dict, SH_DICT);
+    if (!s) return;
+    int mark = npins;
+    pin(dict);
+    int at = dict_find(s, key);
+    if (at >= 0) shadow_take(s, (size_t)at);
+    errno = 0;
+    int r = rcgc_dict_del(dict, key_text[key]);
+    if (at >= 0 ? r != 0 : r != -1) fail("rcgc_dict_del(\"%s\") returned %d", key_text[key], r);
+    if (at < 0) expect_errno("rcgc_dict_del of a missing key", ENOENT);
+    unpin_to(mark);
+}
+
+static void op_dict_get(void *dict, int key, bool grab)
+{
+    shadow *s = held_shadow(dict, SH_DICT);
+    if (!s) return;
+    int at = dict_find(s, key);
+    errno = 0;
+    void *v = rcgc_dict_get(dict, key_text[key]);
+    if (at < 0) {
+        if (v) fail("rcgc_dict_get(\"%s\") found a deleted key", key_text[key]);
+        expect_errno("rcgc_dict_get of a missing key", ENOENT);
+        return;
+    }
+    if (v != s->items[at]) fail("dict[\"%s\"] is %p, expected %p", key_text[key], v, s->items[at]);
+    if (grab) {
+        rcgc_incref(v);
+        acquire(v);
+    }
+}
+
+/* Untracked lists and dicts would leak in a cycle; a weakref of ours lets the
+   end of the input find them and track them again. */
+static void *keepers[MAX_KEEPERS];
+static int nkeepers;
+
+static void op_track(void *obj, bool track)
+{
+    if (!obj) return;
+    int mark = npins;
+    pin(obj);
+    const rcgc_type *t = rcgc_typeof(obj);
+    if (!track && !is_node(t) && t->traverse) {
+        unsigned before = refusals;
+        errno = 0;
+        void *k = nkeepers < MAX_KEEPERS ? rcgc_weakref_new(obj, NULL, NULL) : NULL;
+        if (!k && nkeepers < MAX_KEEPERS) expect_nomem("rcgc_weakref_new", before);
+        if (k && nkeepers == MAX_KEEPERS) {   /* callbacks during the call filled them */
+            rcgc_decref(k);
+            k = NULL;
+        }
+        if (!k) {
+            unpin_to(mark);
+            return;
+        }
+        keepers[nkeepers++] = k;
+    }
+    if (track) rcgc_track(obj); else rcgc_untrack(obj);
+    if (!t->traverse && rcgc_is_tracked(obj)) fail("object of a type without traverse is tracked");
+    if (t->traverse && rcgc_is_tracked(obj) != track)
+        fail("rcgc_%s did not take effect", track ? "track" : "untrack");
+    unpin_to(mark);
+}
+
+static void op_callback(unsigned pair, bool add)
+{
+    pair %= NPAIRS;
+    unsigned before = refusals;
+    errno = 0;
+    if (add) {
+        if (rcgc_callback_add(pair_fn(pair), pair_argp(pair)) == 0)
+            pair_registered[pair]++;
+        else
+            expect_nomem("rcgc_callback_add", before);
+    } else {
+        int r = rcgc_callback_remove(pair_fn(pair), pair_argp(pair));
+        if (pair_registered[pair]) {
+            if (r != 0) fail("rcgc_callback_remove of a registered pair returned %d", r);
+            pair_registered[pair]--;
+        } else {
+            if (r != -1) fail("rcgc_callback_remove of an unknown pair returned %d", r);
+            expect_errno("rcgc_callback_remove of an unknown pair", ENOENT);
+        }
+    }
+}
+
+/* get_objects / get_referrers / get_referents with a callback that counts,
+   grabs, stops early or runs an action for each object. */
+typedef struct {
+    int which;           /* 0 get_objects, 1 get_referrers, 2 get_referents */
+    void *target;
+    unsigned mode, arg, visits;
+} inspection;
+
+static int is_target(void *obj, void *target) { return obj == target; }
+
+static int inspector(void *obj, void *argp)
+{
+    inspection *q = argp;
+    if (++q->visits > 100000) fail("inspection never finishes (%u calls)", q->visits);
+    if (!obj) fail("inspection callback gets NULL");
+    const rcgc_type *t = rcgc_typeof(obj);
+    if (!t) fail("inspection callback gets something that is not an object");
+    if (q->which < 2) {
+        /* A snapshot reference, as an item of gc.get_objects()'s list. */
+        if (rcgc_refcount(obj) < held(obj) + 1)
+            fail("object visited with count %zu, the program holds %u and the snapshot one",
+                 rcgc_refcount(obj), held(obj));
+    } else if (rcgc_refcount(obj) < 1) {
+        fail("referent with count 0");
+    }
+    switch (q->mode % 4) {
+    case 0:
+        if (q->which == 1 && !rcgc_get_referents(obj, is_target, q->target))
+            fail("rcgc_get_referrers visits an object that does not refer to the target");
+        break;
+    case 1:
+        rcgc_incref(obj);
+        acquire(obj);
+        break;
+    case 2:
+        if (q->visits == (q->arg & 7) + 1) return 7;
+        break;
+    case 3:
+        if (q->visits <= 2) act(q->arg, q->arg >> 3);
+        break;
+    }
+    return 0;
+}
+
+static void op_inspect(int which, void *target, unsigned mode, unsigned arg)
+{
+    static const int gens[6] = {-1, 0, 1, 2, 3, -2};
+    int gen = gens[arg % 6];
+    inspection q = {which, target, mode, arg >> 3, 0};
+    int mark = npins;
+    unsigned before = refusals;
+    int r;
+    errno = 0;
+    if (which == 0) {
+        r = rcgc_get_objects(gen, (mode & 8) ? NULL : inspector, &q);
+        if (gen < -1 || gen > 2 || (mode & 8)) {
+            if (r != -1) fail("rcgc_get_objects with bad arguments returned %d", r);
+            expect_errno("rcgc_get_objects with bad arguments", EINVAL);
+            return;
+        }
+    } else if (which == 1) {
+        if (!target) {
+            r = rcgc_get_referrers(NULL, inspector, &q);
+            if (r != -1) fail("rcgc_get_referrers(NULL) returned %d", r);
+            expect_errno("rcgc_get_referrers(NULL)", EINVAL);
+            return;
+        }
+        pin(target);
+        r = rcgc_get_referrers(target, inspector, &q);
+    } else {
+        if (!target) {
+            r = rcgc_get_referents(NULL, inspector, &q);
+            if (r != -1) fail("rcgc_get_referents(NULL) returned %d", r);
+            expect_errno("rcgc_get_referents(NULL)", EINVAL);
+            return;
+        }
+        pin(target);
+        r = rcgc_get_referents(target, inspector, &q);
+    }
+    if (r == -1 && which < 2) {
+        expect_nomem(which ? "rcgc_get_referrers" : "rcgc_get_objects", before);
+    } else if (q.mode % 4 == 2 && q.visits == (q.arg & 7) + 1) {
+        if (r != 7) fail("inspection stopped by 7 returned %d", r);
+    } else if (r != 0) {
+        fail("inspection returned %d", r);
+    }
+    unpin_to(mark);
+}
+
+static void op_link(void *obj, unsigned field, void *target)
+{
+    if (!obj || !is_node(rcgc_typeof(obj)) || !rcgc_typeof(obj)->traverse) return;
+    int mark = npins;
+    pin(obj);
+    fnode *n = obj;
+    void *old = n->slot[field % 3];
+    rcgc_incref(target);
+    n->slot[field % 3] = target;
+    rcgc_decref(old);
+    unpin_to(mark);
+}
+
+static const size_t tiny[8] = {0, 1, 2, 3, 5, 10, 100, 700};
+static size_t model_threshold[3];
+static bool model_enabled;
+static unsigned model_debug;
+
+static const unsigned debug_flags[8] = {
+    0, RCGC_DEBUG_STATS, RCGC_DEBUG_COLLECTABLE, RCGC_DEBUG_UNCOLLECTABLE, RCGC_DEBUG_SAVEALL,
+    RCGC_DEBUG_LEAK, RCGC_DEBUG_LEAK | RCGC_DEBUG_STATS, RCGC_DEBUG_SAVEALL | RCGC_DEBUG_STATS,
+};
+
+/* Calls that must fail, and how. */
+static void op_errors(unsigned a, unsigned b)
+{
+    void *obj = slot_obj(b);
+    errno = 0;
+    switch (a % 14) {
+    case 0:
+        if (rcgc_new(NULL)) fail("rcgc_new(NULL) made an object");
+        expect_errno("rcgc_new(NULL)", EINVAL);
+        break;
+    case 1:
+        if (rcgc_weakref_new(NULL, NULL, NULL)) fail("rcgc_weakref_new(NULL) made a weakref");
+        expect_errno("rcgc_weakref_new(NULL)", EINVAL);
+        break;
+    case 2:
+        if (!obj || rcgc_typeof(obj) == &rcgc_list_type) break;
+        if (rcgc_list_append(obj, NULL) != -1) fail("rcgc_list_append on a non-list succeeded");
+        expect_errno("rcgc_list_append on a non-list", EINVAL);
+        errno = 0;
+        if (rcgc_list_len(obj) != 0) fail("rcgc_list_len of a non-list");
+        expect_errno("rcgc_list_len on a non-list", EINVAL);
+        break;
+    case 3:
+        if (!obj || rcgc_typeof(obj) == &rcgc_dict_type) break;
+        if (rcgc_dict_set(obj, "a", obj) != -1) fail("rcgc_dict_set on a non-dict succeeded");
+        expect_errno("rcgc_dict_set on a non-dict", EINVAL);
+        errno = 0;
+        if (rcgc_dict_get(obj, "a")) fail("rcgc_dict_get on a non-dict found something");
+        expect_errno("rcgc_dict_get on a non-dict", EINVAL);
+        break;
+    case 4:
+        if (!obj || rcgc_typeof(obj) != &rcgc_dict_type) break;
+        if (rcgc_dict_set(obj, NULL, obj) != -1) fail("rcgc_dict_set(NULL key) succeeded");
+        expect_errno("rcgc_dict_set(NULL key)", EINVAL);
+        errno = 0;
+        if (rcgc_dict_set(obj, "a", NULL) != -1) fail("rcgc_dict_set(NULL value) succeeded");
+        expect_errno("rcgc_dict_set(NULL value)", EINVAL);
+        errno = 0;
+        if (rcgc_dict_get(obj, NULL)) fail("rcgc_dict_get(NULL key) found something");
+        expect_errno("rcgc_dict_get(NULL key)", EINVAL);
+        errno = 0;
+        if (rcgc_dict_next(obj, NULL, NULL, NULL)) fail("rcgc_dict_next(NULL pos) iterated");
+        expect_errno("rcgc_dict_next(NULL pos)", EINVAL);
+        break;
+    case 5:
+        rcgc_get_threshold(NULL);
+        expect_errno("rcgc_get_threshold(NULL)", EINVAL);
+        break;
+    case 6:
+        rcgc_get_count(NULL);
+        expect_errno("rcgc_get_count(NULL)", EINVAL);
+        break;
+    case 7:
+        rcgc_get_stats(0, NULL);
+        expect_errno("rcgc_get_stats(0, NULL)", EINVAL);
+        break;
+    case 8: {
+        rcgc_gen_stats st = {1, 1, 1};
+        rcgc_get_stats(3, &st);
+        if (st.collections || st.collected || st.uncollectable) fail("stats of generation 3");
+        expect_errno("rcgc_get_stats(3)", EINVAL);
+        break;
+    }
+    case 9:
+        if (rcgc_garbage_get(rcgc_garbage_count())) fail("rcgc_garbage_get past the end");
+        expect_errno("rcgc_garbage_get past the end", ERANGE);
+        break;
+    case 10:
+        if (rcgc_callback_add(NULL, NULL) != -1) fail("rcgc_callback_add(NULL) succeeded");
+        expect_errno("rcgc_callback_add(NULL)", EINVAL);
+        break;
+    case 11:
+        if (!obj || rcgc_typeof(obj) == &rcgc_weakref_type) break;
+        if (rcgc_weakref_peek(obj)) fail("rcgc_weakref_peek of a non-weakref");
+        expect_errno("rcgc_weakref_peek of a non-weakref", EINVAL);
+        if (rcgc_is_weakref(obj)) fail("rcgc_is_weakref of a non-weakref");
+        break;
+    case 12:
+        if (rcgc_typeof(NULL)) fail("rcgc_typeof(NULL)");
+        expect_errno("rcgc_typeof(NULL)", EINVAL);
+        break;
+    case 13: {
+        size_t count[3];
+        rcgc_get_count(count);
+        size_t th[3];
+        rcgc_get_threshold(th);
+        for (int i = 0; i < 3; i++)
+            if (th[i] != model_threshold[i]) fail("threshold %d reads %zu, set %zu", i, th[i],
+                                                  model_threshold[i]);
+        break;
+    }
+    }
+}
+
+static void op_garbage(unsigned a, unsigned b)
+{
+    size_t n = rcgc_garbage_count();
+    switch (a % 3) {
+    case 0:
+        if (n) {
+            void *g = rcgc_garbage_get(b % n);
+            if (!g || rcgc_refcount(g) < 1) fail("garbage item %u is gone", b);
+            rcgc_incref(g);
+            acquire(g);
+        }
+        break;
+    case 1:
+        rcgc_garbage_clear();
+        break;
+    case 2:
+        for (size_t i = 0; i < n; i++)
+            if (!rcgc_garbage_get(i)) fail("garbage item %zu is NULL", i);
+        break;
+    }
+}
+
+static void op_hook(unsigned a, unsigned b, unsigned c)
+{
+    hook.mode = (int)(a & 3);
+    hook.calls = 0;
+    hook.n = b + 1;
+    hook.k = b % 7 + 2;
+    hook.every = b % 5 + 1;
+    hook.action = (uint8_t)(c % NACTIONS);
+    hook.action_arg = (uint8_t)(a >> 2 | c << 6);
+    rcgc_set_alloc_hook(alloc_hook, &hook);
+}
+
+static void op_weak_read(void *wr, unsigned b)
+{
+    shadow *s = held_shadow(wr, SH_WEAK);
+    if (!s) return;
+    void *p = rcgc_weakref_peek(wr);
+    if (b & 1) {
+        void *g = rcgc_weakref_get(wr);
+        if (g != p) fail("rcgc_weakref_get returned %p, peek %p", g, p);
+        if (g) acquire(g);
+    } else if (p) {
+        if (rcgc_weakref_count(p) < 1) fail("referent of a live weakref counts no weakrefs");
+    }
+}
+
+/* ---- the model check ------------------------------------------------------------- */
+
+static void check_model(void)
+{
+    if (npins) fail("pins left at top level");
+    if (trk.in_gc) fail("collection still running at top level");
+    for (int i = 0; i < NSLOTS; i++) {
+        void *obj = slots[i].obj;
+        if (!obj) continue;
+        size_t rc = rcgc_refcount(obj);
+        unsigned h = held(obj);
+        if (rc < h) fail("slot %d: count %zu, the program holds %u references", i, rc, h);
+        const rcgc_type *t = rcgc_typeof(obj);
+        if (t != slots[i].type) fail("slot %d: type changed from %s to %s", i,
+                                     slots[i].type->name, t ? t->name : "?");
+        if (!t->traverse && rcgc_is_tracked(obj)) fail("slot %d: untrackable object tracked", i);
+    }
+    for (size_t k = 0; k < sizeof shadows / sizeof shadows[0]; k++) {
+        shadow *s = &shadows[k];
+        if (!s->obj) continue;
+        if (!held(s->obj)) fail("shadow of an object the program no longer holds");
+        if (s->kind == SH_LIST) {
+            size_t len = rcgc_list_len(s->obj);
+            if (len != s->len) fail("list of %zu items, expected %zu", len, s->len);
+            for (size_t i = 0; i < len; i++)
+                if (rcgc_list_get(s->obj, i) != s->items[i])
+                    fail("list item %zu is %p, expected %p", i, rcgc_list_get(s->obj, i),
+                         s->items[i]);
+        } else if (s->kind == SH_DICT) {
+            size_t len = rcgc_dict_len(s->obj), pos = 0, i = 0;
+            if (len != s->len) fail("dict of %zu entries, expected %zu", len, s->len);
+            const char *key;
+            void *value;
+            while (rcgc_dict_next(s->obj, &pos, &key, &value)) {
+                if (i >= s->len) fail("dict iterates more than %zu entries", s->len);
+                if (strcmp(key, key_text[s->keys[i]]) != 0 || value != s->items[i])
+                    fail("dict entry %zu is \"%s\" %p, expected \"%s\" %p", i, key, value,
+                         key_text[s->keys[i]], s->items[i]);
+                i++;
+            }
+            if (i != s->len) fail("dict iterates %zu entries, expected %zu", i, s->len);
+        } else {
+            void *p = rcgc_weakref_peek(s->obj);
+            if (s->dead && p) fail("weakref came back to life");
+            if (p && p != s->referent)
+                fail("weakref returns %p, made for %p", p, s->referent);
+            if (!p) {
+                s->dead = true;
+                if (!s->referent_let_go) fail("weakref cleared though its referent is held");
+                if (s->continuous && s->cb_id >= 0 && !cb_calls[s->cb_id])
+                    fail("weakref %d held since its creation: referent died, no callback",
+                         s->cb_id);
+            }
+        }
+    }
+    /* Every weak shadow is now dead or sees its referent. */
+    for (size_t k = 0; k < sizeof shadows / sizeof shadows[0]; k++) {
+        shadow *s = &shadows[k];
+        if (!s->obj || s->kind != SH_WEAK || s->dead) continue;
+        unsigned n = 0;
+        for (size_t j = 0; j < sizeof shadows / sizeof shadows[0]; j++)
+            n += shadows[j].obj && shadows[j].kind == SH_WEAK && !shadows[j].dead &&
+                 shadows[j].referent == s->referent;
+        if (rcgc_weakref_count(s->referent) < n)
+            fail("rcgc_weakref_count %zu, the program holds %u weakrefs to it",
+                 rcgc_weakref_count(s->referent), n);
+    }
+    if (rcgc_isenabled() != model_enabled) fail("rcgc_isenabled reads %d", rcgc_isenabled());
+    if (rcgc_get_debug() != model_debug) fail("rcgc_get_debug reads %#x, set %#x",
+                                              rcgc_get_debug(), model_debug);
+}
+
+/* ---- one input ------------------------------------------------------------------- */
+
+enum {
+    OP_NEW, OP_LIST_NEW, OP_DICT_NEW, OP_RELEASE, OP_COPY, OP_LINK,
+    OP_LIST_APPEND, OP_LIST_SET, OP_LIST_POP, OP_LIST_REMOVE, OP_LIST_CLEAR, OP_LIST_GET,
+    OP_DICT_SET, OP_DICT_DEL, OP_DICT_GET, OP_DICT_CLEAR,
+    OP_WEAKREF_NEW, OP_WEAKREF_READ, OP_COLLECT, OP_ENABLE, OP_THRESHOLD, OP_FREEZE,
+    OP_GET_OBJECTS, OP_GET_REFERRERS, OP_GET_REFERENTS, OP_TRACK, OP_DEBUG, OP_GARBAGE,
+    OP_CALLBACK, OP_HOOK, OP_ERRORS, OP_SINK, OP_PAIR_ARG, NOPS
+};
+
+static const char *const op_names[NOPS] = {
+    "new", "list_new", "dict_new", "release", "copy", "link",
+    "list_append", "list_set", "list_pop", "list_remove", "list_clear", "list_get",
+    "dict_set", "dict_del", "dict_get", "dict_clear",
+    "weakref_new", "weakref_read", "collect", "enable", "threshold", "freeze",
+    "get_objects", "get_referrers", "get_referents", "track", "debug", "garbage",
+    "callback", "hook", "errors", "sink", "pair_arg",
+};
+
+static void run_op(unsigned op, unsigned a, unsigned b, unsigned c)
+{
+    switch (op) {
+    case OP_NEW: op_new(a, b, c); break;
+    case OP_LIST_NEW: op_container_new(false); break;
+    case OP_DICT_NEW: op_container_new(true); break;
+    case OP_RELEASE: release((int)(a % NSLOTS)); break;
+    case OP_COPY:
+        if (slot_obj(a)) {
+            rcgc_incref(slot_obj(a));
+            acquire(slot_obj(a));
+        }
+        break;
+    case OP_LINK: op_link(slot_obj(a), b, item_of(c)); break;
+    case OP_LIST_APPEND: op_list_append(slot_obj(a), item_of(b)); break;
+    case OP_LIST_SET: op_list_set(slot_obj(a), b % 20, item_of(c)); break;
+    case OP_LIST_POP: op_list_pop(slot_obj(a), b % 20); break;
+    case OP_LIST_REMOVE: op_list_remove(slot_obj(a), b % 20); break;
+    case OP_LIST_CLEAR: op_clear(slot_obj(a), SH_LIST); break;
+    case OP_LIST_GET: op_list_get(slot_obj(a), b % 20, c & 1); break;
+    case OP_DICT_SET: op_dict_set(slot_obj(a), (int)(b % NKEYS), slot_obj(c)); break;
+    case OP_DICT_DEL: op_dict_del(slot_obj(a), (int)(b % NKEYS)); break;
+    case OP_DICT_GET: op_dict_get(slot_obj(a), (int)(b % NKEYS), c & 1); break;
+    case OP_DICT_CLEAR: op_clear(slot_obj(a), SH_DICT); break;
+    case OP_WEAKREF_NEW: op_weakref_new(slot_obj(a), b, c); break;
+    case OP_WEAKREF_READ: op_weak_read(slot_obj(a), b); break;
+    case OP_COLLECT: op_collect(a % 8 == 7 ? 3 : a % 8 == 6 ? -1 : (int)(a % 3)); break;
+    case OP_ENABLE:
+        if (a & 1) rcgc_enable(); else rcgc_disable();
+        model_enabled = a & 1;
+        break;
+    case OP_THRESHOLD:
+        model_threshold[0] = tiny[a % 8];
+        model_threshold[1] = tiny[b % 8];
+        model_threshold[2] = tiny[c % 8];
+        rcgc_set_threshold(model_threshold[0], model_threshold[1], model_threshold[2]);
+        break;
+    case OP_FREEZE:
+        if (a & 1) {
+            rcgc_freeze();
+        } else {
+            rcgc_unfreeze();
+            if (rcgc_get_freeze_count()) fail("frozen objects after rcgc_unfreeze");
+        }
+        break;
+    case OP_GET_OBJECTS: op_inspect(0, NULL, b, c | (a << 8)); break;
+    case OP_GET_REFERRERS: op_inspect(1, item_of(a), b, c); break;
+    case OP_GET_REFERENTS: op_inspect(2, item_of(a), b, c); break;
+    case OP_TRACK: op_track(slot_obj(a), b & 1); break;
+    case OP_DEBUG:
+        model_debug = debug_flags[a % 8];
+        rcgc_set_debug(model_debug);
+        break;
+    case OP_GARBAGE: op_garbage(a, b); break;
+    case OP_CALLBACK: op_callback(a, b & 1); break;
+    case OP_HOOK:
+        if ((a & 3) == 0) {
+            hook.mode = 0;
+            rcgc_set_alloc_hook(NULL, NULL);
+        } else {
+            op_hook(a, b, c);
+        }
+        break;
+    case OP_ERRORS: op_errors(a, b); break;
+    case OP_SINK:
+        sink_action = (uint8_t)(a % NACTIONS);
+        sink_arg = (uint8_t)b;
+        break;
+    case OP_PAIR_ARG: pair_arg[a % NPAIRS] = (uint8_t)b; break;
+    }
+}
+
+static void read_skip_list(void)
+{
+    static bool done;
+    if (done) return;
+    done = true;
+    const char *env = getenv("RCGC_FUZZ_SKIP");
+    while (env && *env) {
+        char *end;
+        unsigned long op = strtoul(env, &end, 10);
+        if (end == env) break;
+        if (op < 64) skip_ops[op / 32] |= 1u << (op % 32);
+        env = *end ? end + 1 : end;
+    }
+}
+
+/* Drop everything the program holds and collect; then nothing of ours may
+   be left. */
+static void end_of_input(void)
+{
+    cur_op = -1;
+    cur_name = "end of input";
+    teardown = true;
+    rcgc_set_alloc_hook(NULL, NULL);
+    for (unsigned p = 0; p < NPAIRS; p++)
+        while (pair_registered[p]) op_callback(p, false);
+    op_callback(0, false);   /* nothing left: ENOENT */
+    rcgc_set_debug(0);
+    model_debug = 0;
+    for (int i = 0; i < NSLOTS; i++) release(i);
+    rcgc_unfreeze();
+    rcgc_garbage_clear();
+    /* Track again what the program untracked, and cut the edges of nodes
+       without clear, whose cycles no collection can break. */
+    for (int i = 0; i < nkeepers; i++) {
+        void *obj = rcgc_weakref_get(keepers[i]);
+        if (obj) {
+            rcgc_track(obj);
+            rcgc_decref(obj);
+        }
+        rcgc_decref(keepers[i]);
+    }
+    nkeepers = 0;
+    size_t n = registry_len, k = 0;
+    void **nodes = malloc((n ? n : 1) * sizeof *nodes);
+    if (!nodes) abort();
+    for (fnode *f = registry; f; f = f->reg_next) {
+        rcgc_incref(f);
+        nodes[k++] = f;
+    }
+    for (size_t i = 0; i < k; i++) {
+        fnode *f = nodes[i];
+        rcgc_track(f);
+        if (!rcgc_typeof(f)->clear)
+            for (int j = 0; j < 3; j++) RCGC_CLEAR(f->slot[j]);
+    }
+    for (size_t i = 0; i < k; i++) rcgc_decref(nodes[i]);
+    free(nodes);
+    rcgc_collect(2);
+    if (rcgc_garbage_count()) fail("%zu uncollectable objects at the end", rcgc_garbage_count());
+    if (registry) fail("%zu nodes left at the end, first <%s %p> count %zu", registry_len,
+                       rcgc_typeof(registry)->name, (void *)registry, rcgc_refcount(registry));
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    read_skip_list();
+    size_t threshold[3];
+    rcgc_get_threshold(threshold);
+    bool enabled = rcgc_isenabled();
+    unsigned debug = rcgc_get_debug();
+    size_t memory = rcgc_memory_in_use();
+
+    memset(slots, 0, sizeof slots);
+    memset(shadows, 0, sizeof shadows);
+    memset(&trk, 0, sizeof trk);
+    memset(&hook, 0, sizeof hook);
+    memset(pair_registered, 0, sizeof pair_registered);
+    memset(pair_arg, 0, sizeof pair_arg);
+    npins = 0;
+    refusals = 0;
+    cb_next = 0;
+    sink_action = sink_arg = 0;
+    actions_left = MAX_ACTIONS;
+    teardown = false;
+    depth = 0;
+    memcpy(model_threshold, threshold, sizeof threshold);
+    model_enabled = enabled;
+    model_debug = debug;
+    cur_op = -1;
+    cur_name = "setup";
+    if (rcgc_callback_add(tracker, NULL) != 0) fail("cannot register the tracker");
+    rcgc_set_output(sink, &sink_lines);
+
+    size_t nops = size / 4 < MAX_OPS ? size / 4 : MAX_OPS;
+    for (size_t i = 0; i < nops; i++) {
+        const uint8_t *p = data + 4 * i;
+        unsigned op = p[0] % NOPS;
+        if (skip_ops[op / 32] & (1u << (op % 32))) continue;
+        cur_op = (int)i;
+        cur_name = op_names[op];
+        run_op(op, p[1], p[2], p[3]);
+        trk.after_stop = false;
+        check_model();
+    }
+
+    end_of_input();
+    rcgc_set_threshold(threshold[0], threshold[1], threshold[2]);
+    if (enabled) rcgc_enable(); else rcgc_disable();
+    rcgc_set_debug(debug);
+    rcgc_set_output(NULL, NULL);
+    if (rcgc_callback_remove(tracker, NULL) != 0) fail("the tracker was unregistered");
+    if (rcgc_memory_in_use() != memory)
+        fail("memory in use %zu after the input, %zu before", rcgc_memory_in_use(), memory);
+    return 0;
+}
+
+/* ---- replay without libFuzzer ------------------------------------------------------ */
+
+#ifndef RCGC_FUZZ_LIBFUZZER
+
+static int run_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        perror(path);
+        return -1;
+    }
+    static uint8_t buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    LLVMFuzzerTestOneInput(buf, n);
+    return 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every regular file of dir, in name order; returns the count or -1. */
+static int run_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        perror(dir);
+        return -1;
+    }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            names = realloc(names, cap * sizeof *names);
+            if (!names) abort();
+        }
+        size_t len = strlen(dir) + strlen(e->d_name) + 2;
+        names[n] = malloc(len);
+        if (!names[n]) abort();
+        snprintf(names[n], len, "%s/%s", dir, e->d_name);
+        n++;
+    }
+    closedir(d);
+    if (n) qsort(names, n, sizeof *names, cmp_names);
+    int count = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct stat st;
+        if (stat(names[i], &st) == 0 && S_ISREG(st.st_mode) && run_file(names[i]) == 0) count++;
+        free(names[i]);
+    }
+    free(names);
+    return count;
+}
+
+int main(int argc, char **argv)
+{
+#ifdef RCGC_FUZZ_CORPUS_DIR
+    static char *default_args[] = {NULL, RCGC_FUZZ_CORPUS_DIR, NULL};
+    if (argc < 2) {
+        default_args[0] = argv[0];
+        argv = default_args;
+        argc = 2;
+    }
+#endif
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s CORPUS_DIR_OR_FILE...\n", argv[0]);
+        return 2;
+    }
+    int total = 0;
+    for (int i = 1; i < argc; i++) {
+        struct stat st;
+        if (stat(argv[i], &st) != 0) {
+            perror(argv[i]);
+            return 1;
+        }
+        int n = S_ISDIR(st.st_mode) ? run_dir(argv[i]) : run_file(argv[i]) == 0 ? 1 : -1;
+        if (n < 0) return 1;
+        total += n;
+    }
+    if (total == 0) {
+        fprintf(stderr, "no inputs to replay\n");
+        return 1;
+    }
+    printf("replayed %d inputs: no model mismatch, memory back to baseline after each\n", total);
+    return 0;
+}
+
+#endif

@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""Seed programs for fuzz_api: one small file per area of the API.
+
+Each operation is 4 bytes (opcode, a, b, c), the opcode numbers read from
+fuzz_api.c's op_names table so that the two never disagree.  The seeds only
+start the fuzzer off; tests/fuzz/corpus is what a run from them kept after
+`-merge=1` (see RELIABILITY.md).
+
+    tests/fuzz/gen_seeds.py OUTDIR
+"""
+import os
+import re
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def opcodes():
+    src = open(os.path.join(HERE, "fuzz_api.c")).read()
+    table = re.search(r"op_names\[NOPS\] = \{(.*?)\};", src, re.S).group(1)
+    return {name: i for i, name in enumerate(re.findall(r'"(\w+)"', table))}
+
+
+def actions():
+    src = open(os.path.join(HERE, "fuzz_api.c")).read()
+    body = re.search(r"enum \{\s*(ACT_NONE.*?)NACTIONS", src, re.S).group(1)
+    names = [n.strip() for n in body.replace("\n", " ").split(",") if n.strip()]
+    return {name: i for i, name in enumerate(names)}
+
+
+OP = opcodes()
+ACT = actions()
+# node types: 0 leaf, 1 clearless, 2 leaf_c, 3 node, 4 leaf_del, 5 clearless_del,
+# 6 leaf_c_del, 7 node_del, 8 long name
+NODE, NODE_DEL, CLEARLESS, LONG = 3, 7, 1, 8
+
+
+def prog(*ops):
+    out = bytearray()
+    for op in ops:
+        name, *args = op
+        args = list(args) + [0] * (3 - len(args))
+        out += bytes([OP[name]] + [a & 0xFF for a in args])
+    return bytes(out)
+
+
+def new(t, fin=0, fin_arg=0, clear=0):
+    # a: type in the low bits (t % 9); b: finalizer action | clear action << 4
+    return ("new", t, fin | clear << 4, fin_arg)
+
+
+def cycle(t):
+    # slots 0 and 1 refer to each other, then the program lets go
+    return [new(t), new(t), ("link", 0, 0, 1), ("link", 1, 0, 0),
+            ("release", 0), ("release", 1)]
+
+
+SEEDS = {
+    "cycle": cycle(NODE) + [("collect", 2)],
+    "cycle_gen0": cycle(NODE) + [("collect", 0), ("collect", 1)],
+    "cycle_clearless": cycle(CLEARLESS) + [("collect", 2), ("garbage", 2), ("garbage", 0),
+                                           ("garbage", 1)],
+    "finalizer": cycle(NODE_DEL) + [("collect", 2)],
+    "resurrect": [new(NODE_DEL, 0, 0x80), new(NODE), ("link", 0, 0, 1), ("link", 1, 0, 0),
+                  ("release", 0), ("release", 1), ("collect", 2), ("collect", 2)],
+    "finalizer_collects": [new(NODE_DEL, ACT["ACT_COLLECT"], 2), ("link", 0, 0, 0),
+                           ("release", 0), ("collect", 2), new(4, ACT["ACT_COLLECT"], 1),
+                           ("release", 0)],
+    "finalizer_decrefs": [new(0), new(NODE_DEL, ACT["ACT_DECREF"], 0), ("link", 1, 0, 1),
+                          ("release", 1), ("collect", 2)],
+    "clear_allocates": [new(NODE, 0, 0, ACT["ACT_NEW"]), ("link", 0, 0, 0), ("release", 0),
+                        ("collect", 2)],
+    "list": [("list_new",), new(0), ("list_append", 0, 1), ("list_append", 0, 16),
+             ("list_append", 0, 0), ("list_get", 0, 0, 1), ("list_set", 0, 1, 1),
+             ("list_pop", 0, 0), ("list_remove", 0, 1), ("list_set", 0, 9, 1),
+             ("list_pop", 0, 7), ("list_remove", 0, 5), ("list_get", 0, 9),
+             ("list_clear", 0), ("release", 0), ("collect", 2)],
+    "list_grow": [("list_new",), new(0)] + [("list_append", 0, 1)] * 20 +
+                 [("list_pop", 0, 3)] * 18 + [("list_clear", 0)],
+    "dict": [("dict_new",), new(0), new(NODE), ("dict_set", 0, 1, 1), ("dict_set", 0, 2, 2),
+             ("dict_set", 0, 1, 2), ("dict_get", 0, 1, 1), ("dict_get", 0, 5),
+             ("dict_del", 0, 2), ("dict_del", 0, 2), ("dict_set", 0, 7, 0),
+             ("dict_set", 0, 0, 1), ("dict_clear", 0), ("dict_set", 0, 3, 0),
+             ("release", 0), ("collect", 2)],
+    "dict_grow": [("dict_new",), new(0)] + [("dict_set", 0, k, 1) for k in range(8)] +
+                 [("dict_del", 0, k) for k in range(0, 8, 2)] +
+                 [("dict_set", 0, k, 0) for k in range(8)],
+    "weakref": [new(NODE), ("weakref_new", 0, 1 | ACT["ACT_NEW"] << 2, 3),
+                ("weakref_read", 1, 1), ("weakref_read", 1, 0), ("release", 0),
+                ("release", 2), ("weakref_read", 1, 1)],
+    "weakref_cycle": cycle(NODE) [:4] + [("weakref_new", 0, 1 | ACT["ACT_DECREF"] << 2, 2),
+                                         ("weakref_new", 1, 1 | ACT["ACT_UNTRACK"] << 2, 2),
+                                         ("release", 0), ("release", 1), ("collect", 2),
+                                         ("weakref_read", 2), ("weakref_read", 3)],
+    "weakref_collect_cb": [new(NODE), ("weakref_new", 0, 1 | ACT["ACT_COLLECT"] << 2, 2),
+                           ("release", 0)],
+    "hook_nth": [("hook", 1, 2, 0), ("list_new",), ("list_new",), ("dict_new",), new(0),
+                 ("weakref_new", 0, 1), ("list_append", 0, 1), ("dict_set", 1, 1, 2),
+                 ("callback", 1, 1), ("hook", 0)],
+    "hook_every": [("hook", 2, 0, 0), ("list_new",), ("dict_new",)] +
+                  [("list_append", 0, 0)] * 12 + [("dict_set", 1, k, 0) for k in range(8)] +
+                  [new(NODE), ("weakref_new", 2, 1), ("get_objects", 0, 0, 0),
+                   ("hook", 0)],
+    "hook_collects": [("threshold", 1, 1, 1), ("hook", 1 | 4 * 2, 200, ACT["ACT_COLLECT"]),
+                      ("list_new",), new(NODE_DEL, ACT["ACT_APPEND"], 0x10)] +
+                     [("list_append", 0, 1)] * 12 + cycle(NODE_DEL) + [("hook", 0)],
+    "hook_refuse_all": [new(NODE), ("hook", 3), new(NODE), ("list_new",),
+                        ("weakref_new", 0, 1), ("callback", 0, 1), ("get_objects", 0, 0, 0),
+                        ("hook", 0), ("release", 0)],
+    "inspect": [new(NODE), new(NODE), ("link", 0, 0, 1), ("list_new",),
+                ("list_append", 2, 1), ("get_objects", 0, 0, 0), ("get_objects", 0, 1, 0),
+                ("get_objects", 0, 2, 2 << 3), ("get_referrers", 1, 0, 0),
+                ("get_referrers", 1, 1, 0), ("get_referents", 0, 0), ("get_referents", 0, 1),
+                ("get_referents", 16, 0), ("get_referrers", 16, 0), ("get_objects", 0, 8, 0),
+                ("get_objects", 0, 0, 4)],
+    "inspect_mutates": cycle(NODE)[:3] + [("get_objects", 0, 3, ACT["ACT_DECREF"] << 3),
+                                          ("get_objects", 0, 3, ACT["ACT_NEW"] << 3),
+                                          ("get_objects", 0, 3, ACT["ACT_COLLECT"] << 3),
+                                          ("get_referrers", 1, 3, ACT["ACT_UNTRACK"] << 3)],
+    "freeze": cycle(NODE)[:4] + [("freeze", 1), ("release", 0), ("release", 1), ("collect", 2),
+                                 ("freeze", 0), ("collect", 2)],
+    "saveall": [("debug", 4)] + cycle(NODE_DEL) + [("collect", 2), ("garbage", 2),
+                                                   ("garbage", 0, 1), ("garbage", 1),
+                                                   ("debug", 0)],
+    "debug_lines": [("debug", 6)] + [new(LONG), new(LONG), ("link", 0, 0, 1),
+                                     ("link", 1, 0, 0), ("release", 0), ("release", 1),
+                                     ("collect", 2)] + cycle(CLEARLESS) + [("collect", 2)],
+    "sink_collects": [("sink", ACT["ACT_COLLECT"], 2), ("debug", 1)] + cycle(NODE) +
+                     [("collect", 1)],
+    "callbacks": [("callback", p, 1) for p in range(8)] + [("pair_arg", 4, 0),
+                                                          ("pair_arg", 5, 0)] +
+                 [new(NODE)] + cycle(NODE) + [("collect", 2), ("callback", 0, 0),
+                                             ("callback", 0, 0), ("collect", 0)],
+    "threshold": [("threshold", 1, 1, 1), ("enable", 1)] + cycle(NODE_DEL) * 4 +
+                 [("threshold", 0, 7, 7), ("enable", 0), new(NODE), ("enable", 1)],
+    "track": [("list_new",), ("link", 0, 0, 0), ("list_append", 0, 0), ("track", 0, 0),
+              new(NODE), ("track", 1, 0), ("track", 1, 1), new(0), ("track", 2, 1),
+              ("track", 0, 1), ("track", 0, 0), ("release", 0)],
+    "errors": [new(0), ("dict_new",), ("list_new",)] +
+              [("errors", k, b) for k in range(14) for b in (0, 1, 2)],
+    "copy": [new(NODE), ("copy", 0), ("copy", 1), ("release", 0), ("release", 1),
+             ("release", 2)],
+}
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    out = sys.argv[1]
+    os.makedirs(out, exist_ok=True)
+    for name, ops in SEEDS.items():
+        with open(os.path.join(out, "seed-" + name), "wb") as f:
+            f.write(prog(*ops))
+    print(f"{len(SEEDS)} seeds in {out}")
+
+
+if __name__ == "__main__":
+    main()
