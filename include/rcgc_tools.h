@@ -87,6 +87,16 @@ RCGC_API size_t rcgc_check_watched(rcgc_write_fn out, void *arg);
 RCGC_API void rcgc_leakcheck_begin(void);
 RCGC_API size_t rcgc_leakcheck_end(rcgc_write_fn out, void *arg);
 
+/* ---- what is alive at exit ------------------------------------------------- */
+
+/* Runs a full collection, then prints what is still alive, grouped by type
+   (largest groups first) with one why-alive chain per group (objects of
+   types without traverse are counted but have no chain), then the garbage
+   list's uncollectable objects.  Returns the number of live objects.
+   RCGC_LEAK_REPORT=1 in the environment calls it at exit (atexit), writing
+   to stderr (a sink set with rcgc_set_output may be gone by then). */
+RCGC_API size_t rcgc_leak_report(rcgc_write_fn out, void *arg);
+
 #ifdef __cplusplus
 }
 #endif

@@ -263,6 +263,8 @@ size_t rcgc__census_count(const rcgc_state *S, const rcgc_type *t);
 /* leakcheck.c, called by object.c while state.tools_observing */
 void rcgc__tools_note_new(rcgc_state *S, const void *obj);
 void rcgc__tools_forget(rcgc_state *S, const void *obj);
+/* RCGC_LEAK_REPORT=1: report what is alive at exit (called at state init). */
+void rcgc__leak_report_setup(void);
 
 /* weakref.c */
 void rcgc__weakrefs_clear_and_call(void *obj);   /* dealloc path */

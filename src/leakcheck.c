@@ -1,6 +1,7 @@
 /*
  * Leaks over a span of the program: watched objects (LeakCanary), leak
- * checks for tests, and the report of what is alive at exit.
+ * checks for tests, and the report of what is alive at exit
+ * (RCGC_LEAK_REPORT=1, or rcgc_leak_report).
  *
  * Watched objects and the objects made since rcgc_leakcheck_begin live in
  * address sets (ptrmap.h, rcgc's own memory) that object.c keeps current:
@@ -16,6 +17,7 @@
  *      only then.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -243,4 +245,77 @@ size_t rcgc_leakcheck_end(rcgc_write_fn out, void *arg)
     ptrmap_free(&S->made_since);
     update_observing(S);
     return n;
+}
+
+/* ---- what is alive at exit ---------------------------------------------------------- */
+
+size_t rcgc_leak_report(rcgc_write_fn out, void *arg)
+{
+    rcgc_state *S = state();
+    rcgc_collect(RCGC_NUM_GENERATIONS - 1);
+    size_t types = rcgc_census(NULL, 0), total = 0, bytes = 0;
+    rcgc_type_count *counts = rcgc__own_calloc((types ? types : 1) * sizeof *counts);
+    if (!counts) return 0;
+    types = rcgc_census(counts, types);
+    for (size_t i = 0; i < types; i++) {
+        total += counts[i].count;
+        bytes += counts[i].bytes;
+    }
+    /* One example per type among the tracked objects: the first in the
+       generation lists, oldest generation first (the longest-lived). */
+    ptrmap examples = {NULL, 0, 0, 0};
+    for (int g = RCGC_NUM_GENERATIONS; g >= 0; g--) {
+        gc_link *list = g == RCGC_NUM_GENERATIONS ? &S->permanent : &S->generations[g].head;
+        for (gc_link *l = link_next(list); l != list; l = link_next(l)) {
+            const rcgc_type *t = head_type(link_head(l));
+            if (!ptrmap_find(&examples, t)) ptrmap_put(&examples, t, body_of_link(l));
+        }
+    }
+    if (total)
+        rcgc__print_to(out, arg, "rcgc leak report: %zu object%s still alive at exit (%zu bytes)\n",
+                       total, total == 1 ? "" : "s", bytes);
+    for (size_t i = 0; i < types; i++) {
+        const char *name = counts[i].type->name ? counts[i].type->name : "?";
+        ptrmap_slot *e = ptrmap_find(&examples, counts[i].type);
+        if (!e) {
+            rcgc__print_to(out, arg, "  %zu x %s (%zu bytes), not tracked: no chain to show\n",
+                           counts[i].count, name, counts[i].bytes);
+            continue;
+        }
+        rcgc__print_to(out, arg, "  %zu x %s (%zu bytes), for example:\n", counts[i].count,
+                       name, counts[i].bytes);
+        print_chain(e->value, out, arg, "    ");
+    }
+    ptrmap_free(&examples);
+    rcgc__own_free(counts);
+    if (S->garbage_len) {
+        rcgc__print_to(out, arg, "uncollectable garbage: %zu object%s\n", S->garbage_len,
+                       S->garbage_len == 1 ? "" : "s");
+        for (size_t i = 0; i < S->garbage_len; i++) {
+            void *obj = S->garbage[i];
+            rcgc__print_to(out, arg, "  <%s %p> refcount %zu\n", head_type(head_of(obj))->name,
+                           obj, head_of(obj)->refcnt);
+        }
+    }
+    return total;
+}
+
+/* At exit, stderr: a sink set with rcgc_set_output may write into memory
+   that is gone by then. */
+static void write_stderr(const char *text, void *arg)
+{
+    (void)arg;
+    fputs(text, stderr);
+}
+
+static void leak_report_at_exit(void)
+{
+    rcgc_leak_report(write_stderr, NULL);
+    fflush(stderr);
+}
+
+void rcgc__leak_report_setup(void)
+{
+    const char *v = getenv("RCGC_LEAK_REPORT");
+    if (v && *v && strcmp(v, "0") != 0) atexit(leak_report_at_exit);
 }

@@ -42,6 +42,7 @@ void rcgc__state_init(void)
     list_init(&S->permanent);
     S->enabled = true;
     S->initialized = true;
+    rcgc__leak_report_setup();
 }
 
 size_t rcgc__list_size(const gc_link *list)
