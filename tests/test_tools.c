@@ -179,6 +179,8 @@ TEST(holders_reveal_a_forgotten_visit)
     CHECK_STR(captured_masked(&out),
               "<list 0x?> refcount 1, held from outside (1 reference not from tracked objects)\n"
               "  [0] -> <forgetful_env 0x?> refcount 1\n");
+    RCGC_CLEAR(env->slot[2]);          /* the fix, by hand: now the cycle can go */
+    CHECK_EQ(rcgc_collect(2), 0);      /* scope went at once, env with it */
     quiet_end();
 }
 
@@ -236,8 +238,8 @@ TEST(why_alive_of_garbage_frozen_and_unreachable_objects)
     CHECK_EQ(rcgc_why_alive(g, capture_write, &out), 0);
     CHECK_STR(captured_masked(&out), "<clearless 0x?> refcount 2, in the garbage list "
                                      "(uncollectable, or kept by DEBUG_SAVEALL)\n");
+    RCGC_CLEAR(g->slot[0]);            /* break what no clear could */
     rcgc_garbage_clear();
-    rcgc_collect(2);
 
     node *f = new_node(&widget_type, 2);
     rcgc_freeze();
