@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Every test rcgc has, in stages that each build in their own directory under
 # build/check-* (RCGC_CHECK_DIR overrides build/).  Stops at the first failing
-# stage; the last line counts the stages: "check: 7 passed, 0 failed".
-# Arguments pick stages by key (gcc clang asan stress valgrind install
+# stage; the last line counts the stages: "check: 8 passed, 0 failed".
+# Arguments pick stages by key (gcc clang asan stress fuzz valgrind install
 # symbols) for a quicker round while working; install and symbols reuse gcc's
 # build.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 base=${RCGC_CHECK_DIR:-$root/build}
 jobs=2
-all_stages=(gcc clang asan stress valgrind install symbols)
+all_stages=(gcc clang asan stress fuzz valgrind install symbols)
 if [ $# -gt 0 ]; then selected=("$@"); else selected=("${all_stages[@]}"); fi
 for key in "${selected[@]}"; do
     case " ${all_stages[*]} " in
@@ -96,6 +96,13 @@ valgrind_one() {
 }
 export -f valgrind_one
 
+# libFuzzer for 60 s from the committed corpus (tests/fuzz; clang, RCGC_DEBUG,
+# ASan + UBSan), into a scratch copy of it; scripts/fuzz.sh prints each
+# reproducer when an input crashes or breaks the shadow model.
+stage_fuzz() {
+    RCGC_FUZZ_DIR=$base/check-fuzz bash "$root/scripts/fuzz.sh" 60 1
+}
+
 stage_valgrind() {
     local dir=$base/check-valgrind
     configure_and_build "$dir" gcc -DCMAKE_BUILD_TYPE=Release \
@@ -141,6 +148,7 @@ run_stage gcc "gcc Release -Werror: build + ctest" stage_gcc_release
 run_stage clang "clang Debug + RCGC_DEBUG: build + ctest" stage_clang_debug
 run_stage asan "clang ASan + UBSan: build + ctest" stage_sanitizers
 run_stage stress "gcc Debug + RCGC_DEBUG + RCGC_STRESS: build + ctest" stage_stress
+run_stage fuzz "libFuzzer 60 s from tests/fuzz/corpus (clang, RCGC_DEBUG, ASan + UBSan)" stage_fuzz
 run_stage valgrind "valgrind: unit tests with RCGC_TEST_QUICK=1" stage_valgrind
 run_stage install "install: pkg-config and find_package consumers" stage_install
 run_stage symbols "symbol visibility of librcgc.so" stage_symbols
