@@ -5,8 +5,10 @@
  * Counted at birth and death rather than found by a walk, because objects
  * of types without traverse sit on no list.  The counts live in a small
  * open-addressing table keyed by type, with the last type used cached in
- * front of it: a program allocating one type pays a compare and two adds per
- * object (measured on binary trees in BENCHMARKS.md).
+ * front of it, checked inline (internal.h): a program allocating one type
+ * pays a load, a compare and an increment per birth and per death.  Bytes
+ * are not counted: every object of a type has the same size, so they are
+ * count times that size.  (Measured on binary trees: BENCHMARKS.md.)
  *
  * The table is rcgc's own bookkeeping (rcgc__own_*): it asks no hook and is
  * not in rcgc_memory_in_use, as tracemalloc's tables are not in the memory
@@ -15,9 +17,11 @@
  *
  * Invariants:
  *  C1  For each type, entry.count is the number of objects made by rcgc_new
- *      and not yet freed (queued and being torn down ones included), and
- *      entry.bytes their header-and-body bytes.
- *  C2  census_last is NULL or points into the table.
+ *      and not yet freed (queued and being torn down ones included).
+ *  C2  census_last points into the table, or at state.census_none (whose
+ *      type is NULL and so matches no type); always at census_none while
+ *      state.tools_observing, so that every birth and death reaches the
+ *      slow path, which tells leakcheck.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,12 +29,6 @@
 
 #include "internal.h"
 #include "rcgc_tools.h"
-
-struct census_entry {
-    const rcgc_type *type;   /* NULL: empty slot */
-    size_t count, bytes;
-    size_t shown;            /* count at the previous rcgc_show_growth */
-};
 
 static size_t hash_type(const rcgc_type *t)
 {
@@ -65,37 +63,42 @@ static census_entry *insert_new(rcgc_state *S, const rcgc_type *t)
         rcgc__own_free(S->census);
         S->census = table;
         S->census_cap = cap;
+        S->census_last = &S->census_none;   /* C2: it pointed into the old table */
     }
     size_t i = hash_type(t) & (S->census_cap - 1);
     while (S->census[i].type) i = (i + 1) & (S->census_cap - 1);
-    S->census[i] = (census_entry){t, 0, 0, 0};
+    S->census[i] = (census_entry){t, 0, 0};
     S->census_len++;
     return &S->census[i];
 }
 
-bool rcgc__census_add(rcgc_state *S, const rcgc_type *t, size_t bytes)
+bool rcgc__census_add_slow(rcgc_state *S, const rcgc_type *t, const void *obj)
 {
-    census_entry *e = S->census_last;
-    if (!e || e->type != t) {
-        e = find(S, t);
-        if (!e && !(e = insert_new(S, t))) return false;
-        S->census_last = e;
-    }
+    census_entry *e = find(S, t);
+    if (!e && !(e = insert_new(S, t))) return false;
     e->count++;
-    e->bytes += bytes;
+    if (S->tools_observing)
+        rcgc__tools_note_new(S, obj);
+    else
+        S->census_last = e;
     return true;
 }
 
-void rcgc__census_remove(rcgc_state *S, const rcgc_type *t, size_t bytes)
+void rcgc__census_remove_slow(rcgc_state *S, const rcgc_type *t, const void *obj)
 {
-    census_entry *e = S->census_last;
-    if (!e || e->type != t) {
-        e = find(S, t);
-        RCGC_ASSERT(e && e->count > 0);
-        S->census_last = e;
-    }
+    census_entry *e = find(S, t);
+    RCGC_ASSERT(e && e->count > 0);
     e->count--;
-    e->bytes -= bytes;
+    if (S->tools_observing)
+        rcgc__tools_forget(S, obj);
+    else
+        S->census_last = e;
+}
+
+/* Header and body, as rcgc_memory_in_use counts an object of type t. */
+static size_t bytes_each(const rcgc_type *t)
+{
+    return sizeof(obj_head) + (type_is_gc(t) ? sizeof(gc_link) : 0) + t->size;
 }
 
 size_t rcgc__census_count(const rcgc_state *S, const rcgc_type *t)
@@ -137,7 +140,7 @@ size_t rcgc_census(rcgc_type_count *out, size_t cap)
     if (!out) cap = 0;
     const census_entry *e = NULL;
     for (size_t n = 0; n < cap && (e = next_ranked(S, e)); n++)
-        out[n] = (rcgc_type_count){e->type, e->count, e->bytes};
+        out[n] = (rcgc_type_count){e->type, e->count, e->count * bytes_each(e->type)};
     return alive;
 }
 

@@ -176,7 +176,12 @@ typedef struct callback_entry {
 
 typedef struct weakref_table weakref_table;
 typedef struct plain_chunk plain_chunk;
-typedef struct census_entry census_entry;
+/* Live objects of one type (census.c). */
+typedef struct census_entry {
+    const rcgc_type *type;   /* NULL: empty slot */
+    size_t count;
+    size_t shown;            /* count at the previous rcgc_show_growth */
+} census_entry;
 
 typedef struct rcgc_state {
     gc_generation generations[RCGC_NUM_GENERATIONS];
@@ -217,7 +222,8 @@ typedef struct rcgc_state {
     /* Live objects per type (census.c). */
     census_entry *census;
     size_t census_cap, census_len;
-    census_entry *census_last;
+    census_entry *census_last;      /* the last type counted, checked first */
+    census_entry census_none;       /* matches no type: before any, and while observing */
 
     rcgc_alloc_hook_fn alloc_hook;
     void *alloc_hook_arg;
@@ -255,12 +261,33 @@ int rcgc__garbage_append(void *obj);     /* takes a new reference */
 void rcgc__invoke_callbacks(rcgc_phase phase, int generation,
                             size_t collected, size_t uncollectable);
 
-/* census.c: false if the table could not grow (the object must not be made) */
-bool rcgc__census_add(rcgc_state *S, const rcgc_type *t, size_t bytes);
-void rcgc__census_remove(rcgc_state *S, const rcgc_type *t, size_t bytes);
+/* census.c.  census_add is false if the table could not grow (the object
+   must not be made).  The last type counted is checked inline: a program
+   making one type at a time pays a load, a compare and an add.  While the
+   tools observe births and deaths (leakcheck.c), nothing is cached, so the
+   slow path, which tells them, runs every time. */
+bool rcgc__census_add_slow(rcgc_state *S, const rcgc_type *t, const void *obj);
+void rcgc__census_remove_slow(rcgc_state *S, const rcgc_type *t, const void *obj);
 size_t rcgc__census_count(const rcgc_state *S, const rcgc_type *t);
+static inline bool census_add(rcgc_state *S, const rcgc_type *t, const void *obj)
+{
+    census_entry *e = S->census_last;
+    if (__builtin_expect(e->type == t, 1)) {
+        e->count++;
+        return true;
+    }
+    return rcgc__census_add_slow(S, t, obj);
+}
+static inline void census_remove(rcgc_state *S, const rcgc_type *t, const void *obj)
+{
+    census_entry *e = S->census_last;
+    if (__builtin_expect(e->type == t, 1))
+        e->count--;
+    else
+        rcgc__census_remove_slow(S, t, obj);
+}
 
-/* leakcheck.c, called by object.c while state.tools_observing */
+/* leakcheck.c, called by census.c while state.tools_observing */
 void rcgc__tools_note_new(rcgc_state *S, const void *obj);
 void rcgc__tools_forget(rcgc_state *S, const void *obj);
 /* RCGC_LEAK_REPORT=1: report what is alive at exit (called at state init). */

@@ -4,7 +4,7 @@
  * (RCGC_LEAK_REPORT=1, or rcgc_leak_report).
  *
  * Watched objects and the objects made since rcgc_leakcheck_begin live in
- * address sets (ptrmap.h, rcgc's own memory) that object.c keeps current:
+ * address sets (ptrmap.h, rcgc's own memory) that census.c keeps current:
  * rcgc__tools_note_new adds each new object while a check is open, and
  * rcgc__tools_forget drops a freed object from both sets.  So watching is a
  * weak reference without a weakref object: nothing the program could see or
@@ -13,7 +13,7 @@
  * Invariants:
  *  L1  Every key of `watched` and `made_since` is the body of a live object.
  *  L2  state.tools_observing is true iff a check is open, something is
- *      watched, or a check's set waits to be printed: object.c calls in here
+ *      watched, or a check's set waits to be printed: census.c calls in here
  *      only then.
  */
 #include <errno.h>
@@ -33,6 +33,7 @@ typedef struct watch_entry {
 static void update_observing(rcgc_state *S)
 {
     S->tools_observing = S->leakcheck_open || S->watched.len > 0 || S->made_since.len > 0;
+    if (S->tools_observing) S->census_last = &S->census_none;   /* census.c's C2 */
 }
 
 static void free_watch_entry(watch_entry *e)

@@ -40,6 +40,7 @@ void rcgc__state_init(void)
         S->generations[i].count = 0;
     }
     list_init(&S->permanent);
+    S->census_last = &S->census_none;
     S->enabled = true;
     S->initialized = true;
     rcgc__leak_report_setup();
@@ -78,7 +79,7 @@ void *rcgc_new(const rcgc_type *type)
     }
     char *mem = rcgc__calloc(prefix + type->size);
     if (!mem) return NULL;
-    if (!rcgc__census_add(S, type, prefix + type->size)) {
+    if (!census_add(S, type, mem + prefix)) {
         rcgc__free(mem, prefix + type->size);
         errno = ENOMEM;
         return NULL;
@@ -102,7 +103,6 @@ void *rcgc_new(const rcgc_type *type)
             rcgc__maybe_collect();
         list_append(link_of(obj), &young->head);
     }
-    if (S->tools_observing) rcgc__tools_note_new(S, obj);
     return obj;
 }
 
@@ -214,8 +214,7 @@ static void free_object(obj_head *h)
     void *mem = allocation_of(h);
     const rcgc_type *t = head_type(h);
     size_t size = prefix_size(t) + t->size;
-    rcgc__census_remove(&rcgc__state, t, size);
-    if (rcgc__state.tools_observing) rcgc__tools_forget(&rcgc__state, body_of_head(h));
+    census_remove(&rcgc__state, t, body_of_head(h));
 #ifdef RCGC_DEBUG
     h->magic = OBJ_MAGIC_FREED;
     rcgc__forget(mem, size);

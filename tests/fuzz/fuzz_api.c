@@ -110,9 +110,12 @@ static int node_traverse(void *self, rcgc_visit_fn visit, void *arg)
 static void act(unsigned action, unsigned arg);
 static void resurrect(void *self);
 
+static unsigned held(const void *obj);
+
 static void node_clear(void *self)
 {
     fnode *n = self;
+    if (held(self)) fail("clear of <%s %p>, which the program holds", rcgc_typeof(self)->name, self);
     for (int i = 0; i < 3; i++) RCGC_CLEAR(n->slot[i]);
     act(n->clear_action, n->clear_arg);
 }
@@ -121,6 +124,8 @@ static void node_finalize(void *self)
 {
     fnode *n = self;
     if (rcgc_refcount(self) < 1) fail("finalizer runs on an object with count 0");
+    if (held(self)) fail("finalizer of <%s %p>, which the program holds", rcgc_typeof(self)->name,
+                         self);
     act(n->fin_action, n->fin_arg);
     if (n->fin_arg & 0x80) resurrect(self);
 }
@@ -128,6 +133,8 @@ static void node_finalize(void *self)
 static void node_destroy(void *self)
 {
     fnode *n = self;
+    if (rcgc_refcount(self) != 0 || held(self))
+        fail("destroy of <%s %p> with count %zu", rcgc_typeof(self)->name, self, rcgc_refcount(self));
     for (int i = 0; i < 3; i++) RCGC_CLEAR(n->slot[i]);   /* types without clear */
     if (n->reg_prev) n->reg_prev->reg_next = n->reg_next; else registry = n->reg_next;
     if (n->reg_next) n->reg_next->reg_prev = n->reg_prev;
@@ -172,13 +179,13 @@ static handle slots[NSLOTS];
 static void *pins[MAX_PINS];
 static int npins;
 
-enum { SH_LIST = 1, SH_DICT, SH_WEAK };
+enum { SH_LIST = 1, SH_DICT, SH_WEAK, SH_NODE };
 
 typedef struct {
     void *obj;             /* NULL: free */
     int kind;
     size_t len;
-    void *items[LIST_MAX]; /* list items; dict values in insertion order */
+    void *items[LIST_MAX]; /* list items; dict values in insertion order; node slots */
     int keys[LIST_MAX];    /* dict keys (indexes into key_text) in insertion order */
     void *referent;        /* weakref: what it was made for (NULL: unknown) */
     bool dead;             /* weakref: returned NULL once */
@@ -215,7 +222,7 @@ static shadow *shadow_of(const void *obj)
 static void shadow_start(void *obj, const rcgc_type *t)
 {
     int kind = t == &rcgc_list_type ? SH_LIST : t == &rcgc_dict_type ? SH_DICT
-             : t == &rcgc_weakref_type ? SH_WEAK : 0;
+             : t == &rcgc_weakref_type ? SH_WEAK : t->traverse && is_node(t) ? SH_NODE : 0;
     if (!kind || shadow_of(obj)) return;
     shadow *s = shadow_of(NULL);
     if (!s) fail("out of shadows");
@@ -239,6 +246,9 @@ static void shadow_start(void *obj, const rcgc_type *t)
             s->keys[s->len] = ki;
             s->items[s->len++] = v;
         }
+    } else if (kind == SH_NODE) {
+        s->len = 3;
+        memcpy(s->items, ((fnode *)obj)->slot, sizeof ((fnode *)obj)->slot);
     } else {
         s->referent = rcgc_weakref_peek(obj);
         s->dead = s->referent == NULL;
@@ -975,6 +985,7 @@ static void op_link(void *obj, unsigned field, void *target)
     void *old = n->slot[field % 3];
     rcgc_incref(target);
     n->slot[field % 3] = target;
+    held_shadow(obj, SH_NODE)->items[field % 3] = target;
     rcgc_decref(old);
     unpin_to(mark);
 }
@@ -1159,6 +1170,13 @@ static void check_model(void)
                 if (rcgc_list_get(s->obj, i) != s->items[i])
                     fail("list item %zu is %p, expected %p", i, rcgc_list_get(s->obj, i),
                          s->items[i]);
+        } else if (s->kind == SH_NODE) {
+            /* Only the program writes a node's slots while it holds it: a
+               clear of a reachable object would show here. */
+            for (int i = 0; i < 3; i++)
+                if (((fnode *)s->obj)->slot[i] != s->items[i])
+                    fail("held <%s %p> slot %d is %p, expected %p", rcgc_typeof(s->obj)->name,
+                         s->obj, i, ((fnode *)s->obj)->slot[i], s->items[i]);
         } else if (s->kind == SH_DICT) {
             size_t len = rcgc_dict_len(s->obj), pos = 0, i = 0;
             if (len != s->len) fail("dict of %zu entries, expected %zu", len, s->len);
