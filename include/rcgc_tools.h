@@ -14,6 +14,8 @@
 #ifndef RCGC_TOOLS_H
 #define RCGC_TOOLS_H
 
+#include <stdio.h>
+
 #include "rcgc.h"
 
 #ifdef __cplusplus
@@ -96,6 +98,36 @@ RCGC_API size_t rcgc_leakcheck_end(rcgc_write_fn out, void *arg);
    RCGC_LEAK_REPORT=1 in the environment calls it at exit (atexit), writing
    to stderr (a sink set with rcgc_set_output may be gone by then). */
 RCGC_API size_t rcgc_leak_report(rcgc_write_fn out, void *arg);
+
+/* ---- pictures (objgraph's show_backrefs / show_refs) ----------------------- */
+
+#define RCGC_DOT_REFERRERS 1u   /* what refers to objs (objgraph.show_backrefs) */
+#define RCGC_DOT_REFERENTS 2u   /* what objs refer to (objgraph.show_refs) */
+#define RCGC_DOT_ADDRESSES 4u   /* also print each object's address in its box */
+
+/* Writes a Graphviz DOT picture of the n objects objs and of what refers to
+   them (RCGC_DOT_REFERRERS) or what they refer to (RCGC_DOT_REFERENTS),
+   exactly one of the two, up to max_depth references away (0: objs alone),
+   breadth first, then flushes f.  Render it with `dot -Tsvg`.
+   objgraph's style: one box per object with its type name and a summary
+   ("3 items" for a list, "2 keys" for a dict, else "refcount 2"), white to
+   grey with depth, the starting objects in red letters with a thick border;
+   holders (see rcgc_get_holders) filled orange with
+   "held from outside (1 ref)", objects in the garbage list filled pink,
+   frozen ones light blue, each with a line saying so.  Edges point the
+   way references do and are labelled as rcgc_why_alive labels links
+   ([3] list index, ["f"] dict key, #2 traverse position); at most 10 edges
+   are drawn per object expanded, the rest summed up in a red
+   "N more referrers" ("N more references") box.  Boxes are named o0, o1, ...
+   in the order found, so the same program writes the same text.
+   Only tracked objects are found as referrers.  Linear in the heap per
+   level; changes nothing the program sees; no user code runs but the
+   types' traverse and the stream's writes, which happen after the picture
+   is complete.  0, or -1 with errno: EINVAL (NULL f, NULL objs with n > 0,
+   a NULL object, bad flags), ENOMEM, or the stream's error on writing
+   (EIO when the stream gives none). */
+RCGC_API int rcgc_write_dot(FILE *f, void *const *objs, size_t n, unsigned max_depth,
+                            unsigned flags);
 
 #ifdef __cplusplus
 }

@@ -7,6 +7,7 @@
 #define RCGC_TEST_CAPTURE_H
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "rcgc.h"
@@ -53,6 +54,19 @@ static inline const char *captured_masked(const capture *c)
     }
     masked[o] = '\0';
     return masked;
+}
+
+/* The text of a file (its first 1 MiB; a static buffer), or NULL if it
+   cannot be opened: for tests of files the tools write. */
+static inline const char *read_text_file(const char *path)
+{
+    static char text[1 << 20];
+    FILE *f = fopen(path, "r");
+    if (!f) return NULL;
+    size_t len = fread(text, 1, sizeof text - 1, f);
+    text[len] = '\0';
+    fclose(f);
+    return text;
 }
 
 #endif

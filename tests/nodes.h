@@ -95,6 +95,34 @@ static inline void link_slot(node *n, int i, void *target)
     rcgc_decref(old);
 }
 
+/* A chain of `length` nodes of type t, each holding the next in slot[0];
+   the caller owns the head, the chain holds the rest; *last (if not NULL)
+   gets the last node. */
+static inline node *new_chain(const rcgc_type *t, size_t length, node **last)
+{
+    node *head = new_node(t, 0), *tail = head;
+    for (size_t i = 1; i < length; i++) {
+        node *n = new_node(t, (int)i);
+        link_slot(tail, 0, n);
+        rcgc_decref(n);
+        tail = n;
+    }
+    if (last) *last = tail;
+    return head;
+}
+
+/* The newcomer's interpreter leak: an environment whose traverse forgets
+   its `parent` field (slot 2), which holds a strong reference all the same. */
+static inline int forgetful_traverse(void *self, rcgc_visit_fn visit, void *arg)
+{
+    node *n = self;
+    RCGC_VISIT(n->slot[0]);
+    RCGC_VISIT(n->slot[1]);
+    return 0;   /* slot[2] forgotten */
+}
+static const rcgc_type forgetful_type = {"forgetful_env", sizeof(node), forgetful_traverse,
+                                         node_clear, NULL, NULL};
+
 /* A new node in a two-cycle with a second one; the caller owns `a` only. */
 static inline node *make_pair(const rcgc_type *ta, int ia, const rcgc_type *tb, int ib)
 {

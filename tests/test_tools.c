@@ -131,18 +131,6 @@ TEST(show_growth_compares_with_the_previous_call)
 
 /* ---- holders and why alive --------------------------------------------------- */
 
-/* The newcomer's interpreter: an environment whose traverse forgets its
-   `parent` field (slot 2), which holds a strong reference all the same. */
-static int forgetful_traverse(void *self, rcgc_visit_fn visit, void *arg)
-{
-    node *n = self;
-    RCGC_VISIT(n->slot[0]);
-    RCGC_VISIT(n->slot[1]);
-    return 0;   /* slot[2] forgotten */
-}
-static const rcgc_type forgetful_type = {"forgetful_env", sizeof(node), forgetful_traverse,
-                                         node_clear, NULL, NULL};
-
 static void *seen[16];
 static size_t nseen;
 
@@ -275,15 +263,7 @@ TEST(why_alive_follows_a_long_chain_without_recursion)
 {
     quiet_start();
     size_t length = getenv("RCGC_TEST_QUICK") ? 20000 : 300000;
-    node *head = new_node(&widget_type, 0), *tail = head;
-    rcgc_incref(head);
-    for (size_t i = 1; i < length; i++) {
-        node *n = new_node(&widget_type, (int)i);
-        link_slot(tail, 0, n);
-        rcgc_decref(tail);
-        tail = n;
-    }
-    rcgc_decref(tail);                 /* held by the chain alone */
+    node *tail, *head = new_chain(&widget_type, length, &tail);   /* tail: held by the chain alone */
     lines_counted = 0;
     CHECK_EQ(rcgc_why_alive(tail, count_lines, NULL), (int)length - 1);
     CHECK_EQ(lines_counted, length);
