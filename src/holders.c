@@ -22,6 +22,7 @@
 
 #include "internal.h"
 #include "container.h"
+#include "ptrmap.h"
 #include "rcgc_tools.h"
 
 #define TOOL_MARK ((uintptr_t)2)
@@ -231,6 +232,10 @@ static int find_chain(rcgc_state *S, const void *obj, chain *ch)
         ch->len = 0;
         return 0;
     }
+    /* Holders are few: their outside counts wait in a map, for the first
+       line, since the search overwrites the counts. */
+    ptrmap outside = {NULL, 0, 0, 0};
+    bool outside_ok = true;
     search q = {obj, queue, 0, NULL, NULL};
     for (int i = 0; i < ALL_LISTS; i++) {
         gc_link *list = lists_of(S, i);
@@ -240,6 +245,7 @@ static int find_chain(rcgc_state *S, const void *obj, chain *ch)
             if (external > 0 && g != self) {
                 g->prev |= TOOL_SEEN;
                 queue[q.tail++] = g;
+                outside_ok = outside_ok && ptrmap_put(&outside, g, (void *)external);
             }
         }
     }
@@ -265,9 +271,14 @@ static int find_chain(rcgc_state *S, const void *obj, chain *ch)
     } else {
         errno = ENOENT;
     }
+    if (r > 0) {
+        ptrmap_slot *held = ptrmap_find(&outside, link_of(ch->objs[0]));
+        ch->holder_external = held ? (size_t)held->value : 0;
+    }
+    ptrmap_free(&outside);
     restore_links(S);
     rcgc__own_free(queue);
-    if (r > 0) {   /* the holder's outside references, counted again */
+    if (r > 0 && !outside_ok) {   /* the map ran out of memory: count again */
         counting again = {ch->objs[0], 0};
         mark_and_count(S, &again);
         ch->holder_external = external_refs(link_of(ch->objs[0]));
