@@ -99,6 +99,62 @@ RCGC_API size_t rcgc_leakcheck_end(rcgc_write_fn out, void *arg);
    to stderr (a sink set with rcgc_set_output may be gone by then). */
 RCGC_API size_t rcgc_leak_report(rcgc_write_fn out, void *arg);
 
+/* ---- leak detection over time ---------------------------------------------- */
+
+/* Takes a sample: the time, rcgc_memory_in_use(), the collections run since
+   the previous sample, and the live objects of each followed type (census
+   counts).  Call it once per unit of work (a request, a frame, a loop
+   turn); RCGC_MONITOR=1 in the environment (read when rcgc starts) also
+   makes every full collection take one.  Memory is bounded: the 256 most
+   recent samples are kept, and at most 32 types are followed (a type is
+   followed from the first sample at which it is among the 32 most numerous;
+   when all 32 are followed, a more numerous type replaces the least
+   numerous).  Changes nothing the program sees and runs no user code; the
+   samples are rcgc's own memory, not in rcgc_memory_in_use.  If that memory
+   cannot be had, the sample is not taken and the next report says so. */
+RCGC_API void rcgc_monitor_sample(void);
+
+/* Names each type whose count keeps rising, fastest first, and returns how
+   many.  The rule looks at the last n samples in which the type was
+   followed, n = 16 at most; with fewer than 8 it judges nothing.  Over
+   those n samples (n - 1 steps), a type is a suspect when
+     - its count rose (the next sample's count is higher) in at least 75 %
+       of the steps, and
+     - it grew (last count minus first) by more than the noise: the
+       largest fall from one sample to the next, or twice the standard
+       deviation of the n - 1 changes if that is more.  (So the least
+       growth named is 6, in 8 samples.)
+   A program leaking one object per sample is named at its 8th sample; one
+   whose counts only go up and down (objects freed as fast as made, batches
+   built and dropped) is not, unless a batch outgrows 16 samples: growth
+   longer than the window looks like a leak until it falls.  Cyclic garbage
+   piling up between collections is growth too: sample after collections
+   (RCGC_MONITOR=1) in programs that make it.  The first line
+   sums up the samples judged:
+     monitor: the last 16 of 40 samples: memory in use 8192 -> 9152 bytes, 0 collections; 1 suspect
+   then one line per suspect, followed by the why-alive chain of its
+   longest-lived tracked object (the first in the oldest generation),
+   indented:
+       closure: 25 -> 40 in 16 samples, +1.0 per sample (rose in 15 of 15 steps, noise 0.0), for example:
+         <list 0x55d0c100> refcount 1, held from outside (1 reference not from tracked objects)
+           [0] -> <closure 0x55d0c2a0> refcount 1
+   A type without traverse (or none of whose objects is tracked) ends its
+   line with ", not tracked: no chain to show".  With fewer than 8 samples
+   the one line is "monitor: 3 samples, too few to judge (8 needed)". */
+RCGC_API size_t rcgc_monitor_report(rcgc_write_fn out, void *arg);
+
+/* Writes a self-contained HTML page (inline SVG, nothing fetched) plotting
+   memory in use and the live objects of the suspects and of the 8 most
+   numerous other followed types over the kept samples, suspects highlighted
+   and named in the legend, collections marked, followed by the report.  0,
+   or -1 + errno (EINVAL for NULL; fopen's or a write's errno), the file
+   then possibly incomplete. */
+RCGC_API int rcgc_monitor_write_html(const char *path);
+
+/* Forgets every sample and followed type (a new start, e.g. after warming
+   up) and gives their memory back. */
+RCGC_API void rcgc_monitor_reset(void);
+
 /* ---- pictures (objgraph's show_backrefs / show_refs) ----------------------- */
 
 #define RCGC_DOT_REFERRERS 1u   /* what refers to objs (objgraph.show_backrefs) */

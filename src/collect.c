@@ -451,6 +451,7 @@ size_t rcgc__collect_with_callbacks(int generation)
     rcgc__invoke_callbacks(RCGC_PHASE_START, generation, 0, 0);
     size_t n = collect_main(S, generation, &collected, &uncollectable);
     rcgc__invoke_callbacks(RCGC_PHASE_STOP, generation, collected, uncollectable);
+    if (S->monitor_on_full && generation == RCGC_NUM_GENERATIONS - 1) rcgc__monitor_sample(S);
     S->dealloc_depth = outer_depth;
     S->plain_depth = outer_plain;
     return n;

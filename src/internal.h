@@ -225,6 +225,11 @@ typedef struct rcgc_state {
     census_entry *census_last;      /* the last type counted, checked first */
     census_entry census_none;       /* matches no type: before any, and while observing */
 
+    /* Samples over time (monitor.c); RCGC_MONITOR=1 sets monitor_on_full. */
+    struct monitor *monitor;
+    size_t monitor_missed;          /* samples lost to a failed allocation */
+    bool monitor_on_full;
+
     rcgc_alloc_hook_fn alloc_hook;
     void *alloc_hook_arg;
     size_t bytes_in_use;
@@ -292,6 +297,13 @@ void rcgc__tools_note_new(rcgc_state *S, const void *obj);
 void rcgc__tools_forget(rcgc_state *S, const void *obj);
 /* RCGC_LEAK_REPORT=1: report what is alive at exit (called at state init). */
 void rcgc__leak_report_setup(void);
+/* obj's why-alive chain, each line after `indent`. */
+void rcgc__print_chain(const void *obj, rcgc_write_fn out, void *arg, const char *indent);
+
+/* monitor.c: one sample (collect.c calls it after full collections while
+   monitor_on_full) */
+typedef struct monitor monitor;
+void rcgc__monitor_sample(rcgc_state *S);
 
 /* weakref.c */
 void rcgc__weakrefs_clear_and_call(void *obj);   /* dealloc path */

@@ -71,7 +71,7 @@ static void write_indented(const char *text, void *arg)
     rcgc__print_to(in->out, in->arg, "%s%s", in->indent, text);
 }
 
-static void print_chain(const void *obj, rcgc_write_fn out, void *arg, const char *indent)
+void rcgc__print_chain(const void *obj, rcgc_write_fn out, void *arg, const char *indent)
 {
     indented in = {out, arg, indent};
     rcgc_why_alive(obj, write_indented, &in);
@@ -137,7 +137,8 @@ static void print_groups(const gathered *g, const ptrmap *live, rcgc_write_fn ou
     for (size_t k = 0; k < ngroups; k++) {
         rcgc__print_to(out, arg, "  %zu x %s (%zu bytes), for example:\n", groups[k].count,
                        groups[k].type->name ? groups[k].type->name : "?", groups[k].bytes);
-        if (ptrmap_find(live, groups[k].example)) print_chain(groups[k].example, out, arg, "    ");
+        if (ptrmap_find(live, groups[k].example))
+            rcgc__print_chain(groups[k].example, out, arg, "    ");
     }
     rcgc__own_free(groups);
 }
@@ -206,7 +207,7 @@ size_t rcgc_check_watched(rcgc_write_fn out, void *arg)
                            g.objs[i], e->why);
         else
             rcgc__print_to(out, arg, "watched <%s %p> is still alive:\n", t->name, g.objs[i]);
-        print_chain(g.objs[i], out, arg, "  ");
+        rcgc__print_chain(g.objs[i], out, arg, "  ");
     }
     rcgc__own_free(g.objs);
     return n;
@@ -285,7 +286,7 @@ size_t rcgc_leak_report(rcgc_write_fn out, void *arg)
         }
         rcgc__print_to(out, arg, "  %zu x %s (%zu bytes), for example:\n", counts[i].count,
                        name, counts[i].bytes);
-        print_chain(e->value, out, arg, "    ");
+        rcgc__print_chain(e->value, out, arg, "    ");
     }
     ptrmap_free(&examples);
     rcgc__own_free(counts);

@@ -44,6 +44,8 @@ void rcgc__state_init(void)
     S->enabled = true;
     S->initialized = true;
     rcgc__leak_report_setup();
+    const char *monitor_env = getenv("RCGC_MONITOR");
+    S->monitor_on_full = monitor_env && *monitor_env && strcmp(monitor_env, "0") != 0;
 }
 
 size_t rcgc__list_size(const gc_link *list)
