@@ -59,6 +59,8 @@ for impl in rcgc rcgc_nogc malloc mimalloc boehm; do
     fi
 done
 run "CPython, binary trees" "${python[@]}" "$root/bench/trees.py" "$depth" "$py_tree_runs"
+run "rcgc, leak-hunting tools" "$build/bench/tools_bench" "$objects" "$runs"
+run "CPython, objgraph's way" "${python[@]}" "$root/bench/tools_bench.py" "$objects" 1
 
 echo
 echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -120,6 +122,18 @@ awk -v objects="$objects" -v runs="$runs" -v depth="$depth" \
             printf "  %-34s %10s %10s %10s %10s\n", g, cell("trees_gen" g, "rcgc", "%.0f"),
                 cell("trees_gen" g "_ms", "rcgc", "%.1f"), cell("trees_gen" g, "cpython", "%.0f"),
                 cell("trees_gen" g "_ms", "cpython", "%.1f")
+        print ""
+        printf "Leak-hunting tools on a chain of %s objects held by one list (CPython: as objgraph does it, 1 run)\n",
+            cell("tools_objects", "rcgc", "%.0f")
+        printf "  %-34s %10s %10s %14s\n", "task", "rcgc", "CPython", "CPython/rcgc"
+        printf "  %-34s %10s %10s %14s\n", "census, us (typestats)", cell("tools_census", "rcgc", "%.1f"),
+            cell("tools_census", "cpython", "%.0f"), ratio("tools_census", "cpython")
+        printf "  %-34s %10s %10s %14s\n", "growth, us", cell("tools_growth", "rcgc", "%.1f"), "-", "-"
+        printf "  %-34s %10s %10s %14s\n", "why alive, whole chain, ms", cell("tools_why_alive", "rcgc", "%.0f"),
+            cell("tools_why_alive", "cpython", "%.0f"), ratio("tools_why_alive", "cpython")
+        printf "  %-34s %10s %10s %14s\n", "why alive, 3-link chain, ms", cell("tools_why_alive_short", "rcgc", "%.0f"), "-", "-"
+        printf "  %-34s %10s %10s %14s\n", "holders, ms", cell("tools_holders", "rcgc", "%.0f"), "-", "-"
+        printf "  %-34s %10s %10s %14s\n", "peak RSS growth, bytes/object", cell("tools_extra_rss", "rcgc", "%.1f"), "-", "-"
         print ""
         print "ratios are peer time / rcgc time: above 1 means rcgc is faster"
     }' "$results"
