@@ -9,6 +9,7 @@ packages=(
     valgrind
     libmimalloc-dev         # the fast allocator rcgc uses when present
     libgc-dev               # Boehm GC, a peer in the benchmarks
+    graphviz                # dot: tests/test_dot.c renders rcgc_write_dot's pictures to SVG
     chromium                # headless, to check the monitor's page renders (tests/browser)
 )
 

@@ -871,6 +871,58 @@ static void leak_tools(void)
     CHECK_EQ(census_of(&plain_type), 0);
 }
 
+/* rcgc_write_dot over a heap built under refusals: a list held here, a
+   dict in it, a node in the dict and a node in a cycle with it.  Both
+   directions draw exactly what got linked, with the list as the one
+   holder.  The picture's tables are rcgc's own memory (no hook), so a
+   refusal only ever hits the objects around it, never the drawing. */
+static size_t occurrences(const char *text, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = text; (p = strstr(p, needle)) != NULL; p++) n++;
+    return n;
+}
+
+static size_t draw(void *obj, unsigned flags, size_t *holders)
+{
+    char *text = NULL;
+    size_t len = 0, boxes = 0;
+    FILE *f = open_memstream(&text, &len);
+    CHECK(f != NULL);
+    if (!f) return 0;
+    CHECK(DID(rcgc_write_dot(f, &obj, 1, 5, flags)));
+    fclose(f);
+    if (text) {
+        boxes = occurrences(text, " [label=\"") - occurrences(text, " -> ");
+        *holders = occurrences(text, "held from outside");
+    }
+    free(text);
+    return boxes;
+}
+
+static void write_dot(void)
+{
+    void *holder = GOT(rcgc_list_new());
+    void *mid = GOT(rcgc_dict_new());
+    node *a, *b;
+    bool cycle = pair(&a, &b, &plain_type, &plain_type, 1);
+    bool has_mid = holder && mid && DID(rcgc_list_append(holder, mid));
+    bool has_a = has_mid && a && DID(rcgc_dict_set(mid, "a", a));
+    drop(mid);
+    drop(a);
+    drop(b);
+    size_t holders = 0;
+    if (holder) {
+        CHECK_EQ(draw(holder, RCGC_DOT_REFERENTS, &holders), 1 + has_mid + has_a + (has_a && cycle));
+        CHECK_EQ(holders, 1);
+    }
+    if (has_a) {
+        CHECK_EQ(draw(a, RCGC_DOT_REFERRERS, &holders), 3 + cycle);
+        CHECK_EQ(holders, 1);
+    }
+    drop(holder);
+}
+
 /* Leak detection over time (rcgc_monitor_*) while a list of nodes leaks one
    node a sample under refusals: every sample is taken, the report names
    the leak when every node was made (and at most that type otherwise), the
@@ -927,6 +979,7 @@ static const fault_scenario scenarios[] = {
     {"hook_that_collects", hook_that_collects},
     {"automatic_collections", automatic_collections},
     {"leak_tools", leak_tools},
+    {"write_dot", write_dot},
     {"monitor_samples", monitor_samples},
 };
 enum { NSCENARIOS = sizeof scenarios / sizeof scenarios[0] };
