@@ -128,8 +128,24 @@ void rcgc__free_forgotten(void *p)
 /* rcgc's own bookkeeping (the census, the tools' tables): straight from the
    backend, outside the user's books and hook, as tracemalloc's own tables
    are outside the memory it traces. */
-void *rcgc__own_calloc(size_t size) { return backend_calloc(size ? size : 1); }
-void *rcgc__own_realloc(void *p, size_t size) { return backend_realloc(p, size ? size : 1); }
+/* The hook never sees these, so tests reach their failure paths through
+   state.own_refusal: when non-zero, the allocation that counts it down to
+   zero fails. */
+static bool own_refused(void)
+{
+    rcgc_state *S = &rcgc__state;
+    return S->own_refusal && --S->own_refusal == 0;
+}
+
+void *rcgc__own_calloc(size_t size)
+{
+    return own_refused() ? NULL : backend_calloc(size ? size : 1);
+}
+
+void *rcgc__own_realloc(void *p, size_t size)
+{
+    return own_refused() ? NULL : backend_realloc(p, size ? size : 1);
+}
 void rcgc__own_free(void *p) { backend_free(p); }
 
 void rcgc_set_alloc_hook(rcgc_alloc_hook_fn allow, void *arg)

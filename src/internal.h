@@ -230,6 +230,10 @@ typedef struct rcgc_state {
     size_t monitor_missed;          /* samples lost to a failed allocation */
     bool monitor_on_full;
 
+    /* Tests only: the n-th allocation of rcgc's own bookkeeping fails
+       (alloc.c), as the hook makes the others fail. */
+    unsigned own_refusal;
+
     rcgc_alloc_hook_fn alloc_hook;
     void *alloc_hook_arg;
     size_t bytes_in_use;

@@ -388,13 +388,66 @@ TEST(leak_report_at_exit_groups_what_is_alive)
     CHECK_STR(captured_masked(&masked), expected);
 }
 
-/* ---- the tools change nothing ----------------------------------------------------- */
+/* ---- the tools' own memory refused ---------------------------------------------- */
+
+#include "internal.h"   /* rcgc__state.own_refusal: tests reach those failure paths */
 
 static int noop_visit(void *obj, void *arg)
 {
     (void)obj, (void)arg;
     return 0;
 }
+
+static const rcgc_type fresh_type = {"fresh", 8, NULL, NULL, NULL, NULL};
+
+/* Each tool, with its n-th allocation of bookkeeping refused, for every n
+   until none is: it fails with ENOMEM or succeeds, and leaves the heap as
+   it was (counts, links, memory). */
+TEST(tools_survive_refused_bookkeeping_memory)
+{
+    quiet_start();
+    void *root = rcgc_list_new();
+    node *tail, *chain = new_chain(&widget_type, 3, &tail);
+    rcgc_list_append(root, chain);
+    rcgc_decref(chain);
+    size_t memory = rcgc_memory_in_use(), tracked = 0;
+    rcgc_get_objects(-1, count_visit_fn, &tracked);
+    int failures = 0;
+    for (unsigned n = 1; n <= 64; n++) {
+        rcgc__state.own_refusal = n;
+        errno = 0;
+        int links = rcgc_why_alive(tail, capture_write, &out);
+        CHECK(links == 3 || (links == -1 && errno == ENOMEM));
+        errno = 0;
+        int r = rcgc_get_holders(noop_visit, NULL);
+        CHECK(r == 0 || (r == -1 && errno == ENOMEM));
+        errno = 0;
+        r = rcgc_watch(tail, "refused?");
+        CHECK(r == 0 || (r == -1 && errno == ENOMEM));
+        rcgc_leakcheck_begin();
+        void *fresh = rcgc_new(&fresh_type);
+        CHECK(fresh || errno == ENOMEM);
+        rcgc_decref(fresh);
+        rcgc_leakcheck_end(capture_write, &out);
+        rcgc_check_watched(capture_write, &out);
+        failures += rcgc__state.own_refusal == 0;   /* the refusal was used */
+        rcgc__state.own_refusal = 0;
+        size_t now = 0;
+        rcgc_get_objects(-1, count_visit_fn, &now);
+        CHECK_EQ(now, tracked);
+        CHECK_EQ(rcgc_refcount(tail), 1);
+        CHECK_EQ(rcgc_memory_in_use(), memory);
+        capture_reset(&out);
+    }
+    CHECK(failures > 0);      /* some refusal hit something */
+    CHECK(failures < 64);     /* and at some n nothing was left to refuse */
+    rcgc_decref(root);
+    CHECK_EQ(rcgc_collect(2), 0);
+    quiet_end();
+}
+
+/* ---- the tools change nothing ----------------------------------------------------- */
+
 
 static int generation_of(void *obj)
 {
