@@ -9,6 +9,7 @@
 #include "harness.h"
 
 #include "capture.h"
+#include "internal.h"   /* rcgc__state.own_refusal: the ENOMEM paths */
 #include "nodes.h"
 #include "rcgc_tools.h"
 
@@ -16,8 +17,8 @@ static const rcgc_type widget_type = {"widget", sizeof(node), node_traverse, nod
                                       NULL, NULL};
 static const rcgc_type leafy_type = {"leafy", 24, NULL, NULL, NULL, NULL};
 
-/* The DOT text rcgc_write_dot gives for objs (static buffer), or NULL if
-   it failed. */
+/* The DOT text rcgc_write_dot gives for objs (static buffer), or NULL with
+   its errno if it failed. */
 static char dot_text[1 << 16];
 static const char *dot_of(void *const *objs, size_t n, unsigned max_depth, unsigned flags)
 {
@@ -25,10 +26,11 @@ static const char *dot_of(void *const *objs, size_t n, unsigned max_depth, unsig
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     if (!f) return NULL;
-    int r = rcgc_write_dot(f, objs, n, max_depth, flags);
+    int r = rcgc_write_dot(f, objs, n, max_depth, flags), e = errno;
     fclose(f);
     snprintf(dot_text, sizeof dot_text, "%s", buf ? buf : "");
     free(buf);
+    errno = e;
     return r == 0 ? dot_text : NULL;
 }
 
@@ -353,6 +355,40 @@ TEST(a_stream_that_cannot_be_written_gives_its_errno)
     fclose(mem);
     CHECK_EQ(rcgc_memory_in_use(), memory);
     rcgc_decref(g.root);               /* leaves the widget-dict cycle */
+    CHECK_EQ(rcgc_collect(2), 2);
+    quiet_end();
+}
+
+/* rcgc's own memory (the map, the boxes, the edges, the text) refused at
+   its n-th allocation, for every n until nothing is left to refuse: -1 +
+   ENOMEM with nothing written, or the whole picture; the heap as it was. */
+TEST(refused_bookkeeping_memory_gives_enomem_and_writes_nothing)
+{
+    quiet_start();
+    small_graph g = make_small_graph();
+    size_t memory = rcgc_memory_in_use();
+    void *start[1] = {g.a};
+    for (unsigned flags = RCGC_DOT_REFERRERS; flags <= RCGC_DOT_REFERENTS; flags++) {
+        char whole[4096];
+        snprintf(whole, sizeof whole, "%s", dot_of(start, 1, 3, flags));
+        int failures = 0;
+        for (unsigned n = 1; n <= 64; n++) {
+            rcgc__state.own_refusal = n;
+            errno = 0;
+            const char *text = dot_of(start, 1, 3, flags);
+            if (text)
+                CHECK_STR(text, whole);
+            else
+                CHECK(errno == ENOMEM && dot_text[0] == '\0');
+            failures += rcgc__state.own_refusal == 0;   /* the refusal was used */
+            rcgc__state.own_refusal = 0;
+            CHECK_EQ(rcgc_memory_in_use(), memory);
+            CHECK_EQ(rcgc_refcount(g.a), 2);
+        }
+        CHECK(failures > 2);      /* refusals hit several allocations */
+        CHECK(failures < 64);     /* and at some n nothing was left to refuse */
+    }
+    rcgc_decref(g.root);
     CHECK_EQ(rcgc_collect(2), 2);
     quiet_end();
 }
