@@ -301,8 +301,8 @@ void rcgc__tools_note_new(rcgc_state *S, const void *obj);
 void rcgc__tools_forget(rcgc_state *S, const void *obj);
 /* RCGC_LEAK_REPORT=1: report what is alive at exit (called at state init). */
 void rcgc__leak_report_setup(void);
-/* obj's why-alive chain, each line after `indent`. */
-void rcgc__print_chain(const void *obj, rcgc_write_fn out, void *arg, const char *indent);
+/* obj's why-alive chain, each line after `indent`; rcgc_why_alive's result. */
+int rcgc__print_chain(const void *obj, rcgc_write_fn out, void *arg, const char *indent);
 
 /* monitor.c: one sample (collect.c calls it after full collections while
    monitor_on_full) */

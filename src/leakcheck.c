@@ -71,10 +71,10 @@ static void write_indented(const char *text, void *arg)
     rcgc__print_to(in->out, in->arg, "%s%s", in->indent, text);
 }
 
-void rcgc__print_chain(const void *obj, rcgc_write_fn out, void *arg, const char *indent)
+int rcgc__print_chain(const void *obj, rcgc_write_fn out, void *arg, const char *indent)
 {
     indented in = {out, arg, indent};
-    rcgc_why_alive(obj, write_indented, &in);
+    return rcgc_why_alive(obj, write_indented, &in);
 }
 
 /* The keys of a set, gathered before any user code runs.  They are not

@@ -279,7 +279,8 @@ size_t rcgc_monitor_report(rcgc_write_fn out, void *arg)
                        type_name(s->type), s->from, s->to, s->samples, s->per_sample, s->rises,
                        s->samples - 1, s->noise,
                        example ? ", for example:" : ", not tracked: no chain to show");
-        if (example) rcgc__print_chain(example, out, arg, "    ");
+        if (example && rcgc__print_chain(example, out, arg, "    ") < 0 && errno == ENOMEM)
+            rcgc__print_to(out, arg, "    no chain: out of memory\n");
     }
     return n;
 }

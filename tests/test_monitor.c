@@ -289,6 +289,61 @@ TEST(bad_paths_fail_with_errno)
     requests_end(&r);
 }
 
+/* ---- rcgc's own memory refused ----------------------------------------------------- */
+
+/* rcgc__state.own_refusal = n: the n-th allocation of rcgc's own
+   bookkeeping fails (the hook never sees those). */
+TEST(refused_bookkeeping_memory)
+{
+    rcgc_monitor_reset();
+    rcgc__state.own_refusal = 1;   /* the first sample's ring */
+    rcgc_monitor_sample();
+    CHECK_EQ(rcgc__state.own_refusal, 0);
+    CHECK_EQ(report(), 0);
+    CHECK_STR(out.text, "monitor: out of memory: 1 sample not taken\n"
+                        "monitor: 0 samples, too few to judge (8 needed)\n");
+    requests r;
+    requests_begin(&r);   /* resets: the missed sample is forgotten */
+    requests_sampled(&r, 10, LEAK_CLOSURE);
+    size_t memory = rcgc_memory_in_use(), refcount = rcgc_refcount(r.registry);
+    const char *summary = expected_report(10, 10, r.memory_at[0], r.memory_at[9], 0, 1,
+                                          "  closure: 1 -> 10 in 10 samples, +1.0 per sample "
+                                          "(rose in 9 of 9 steps, noise 0.0), for example:\n");
+    char without_chain[640], full[1024];
+    snprintf(without_chain, sizeof without_chain, "%s    no chain: out of memory\n", summary);
+    snprintf(full, sizeof full, "%s" CHAIN_TO_FIRST_CLOSURE, summary);
+    unsigned chains_lost = 0, n;
+    for (n = 1; n <= 32; n++) {   /* the report: its chain fails, or all of it prints */
+        rcgc__state.own_refusal = n;
+        CHECK_EQ(report(), 1);
+        bool hit = rcgc__state.own_refusal == 0;
+        rcgc__state.own_refusal = 0;
+        const char *text = captured_masked(&out);
+        chains_lost += strcmp(text, without_chain) == 0;
+        CHECK(strcmp(text, without_chain) == 0 || strcmp(text, full) == 0);
+        if (!hit) break;
+    }
+    CHECK(chains_lost > 0 && n <= 32);
+    CHECK_STR(captured_masked(&out), full);
+    char path[] = "/tmp/rcgc-monitor-XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    for (n = 1; n <= 32; n++) {   /* the page: written whatever is refused */
+        rcgc__state.own_refusal = n;
+        CHECK_EQ(rcgc_monitor_write_html(path), 0);
+        bool hit = rcgc__state.own_refusal == 0;
+        rcgc__state.own_refusal = 0;
+        if (!hit) break;
+        const char *page = read_text_file(path);
+        CHECK(page && strstr(page, "</html>"));
+    }
+    CHECK(n <= 32);
+    unlink(path);
+    CHECK_EQ(rcgc_memory_in_use(), memory);
+    CHECK_EQ(rcgc_refcount(r.registry), refcount);
+    requests_end(&r);
+}
+
 /* ---- nothing the program sees changes -------------------------------------------- */
 
 TEST(sampling_reporting_and_the_page_change_nothing)
