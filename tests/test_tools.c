@@ -9,6 +9,7 @@
 #include <signal.h>
 
 #include "capture.h"
+#include "internal.h"   /* rcgc__state.own_refusal: tests reach those failure paths */
 #include "nodes.h"
 #include "rcgc_tools.h"
 
@@ -390,7 +391,6 @@ TEST(leak_report_at_exit_groups_what_is_alive)
 
 /* ---- the tools' own memory refused ---------------------------------------------- */
 
-#include "internal.h"   /* rcgc__state.own_refusal: tests reach those failure paths */
 
 static int noop_visit(void *obj, void *arg)
 {
