@@ -1,7 +1,7 @@
 /*
- * rcgc tools — leak hunting on top of rcgc.h: objgraph's census and growth,
- * "why is this alive", LeakCanary's watched objects, and exact leak checks
- * for tests.  rcgc knows every object's type and references, so these
+ * rcgc tools — leak hunting on top of rcgc.h: objgraph's census, growth and
+ * pictures, "why is this alive", LeakCanary's watched objects, exact leak
+ * checks for tests, the report at exit, and leak detection over time.  rcgc knows every object's type and references, so these
  * answer the question C leak checkers leave open: this object should be
  * gone; what keeps it?
  *
