@@ -309,7 +309,7 @@ TEST(refused_bookkeeping_memory)
     const char *summary = expected_report(10, 10, r.memory_at[0], r.memory_at[9], 0, 1,
                                           "  closure: 1 -> 10 in 10 samples, +1.0 per sample "
                                           "(rose in 9 of 9 steps, noise 0.0), for example:\n");
-    char without_chain[640], full[1024];
+    char without_chain[2200], full[2400];
     snprintf(without_chain, sizeof without_chain, "%s    no chain: out of memory\n", summary);
     snprintf(full, sizeof full, "%s" CHAIN_TO_FIRST_CLOSURE, summary);
     unsigned chains_lost = 0, n;
