@@ -28,6 +28,9 @@ if ! { cmake -S "$root" -B "$dir" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Re
     exit 1
 fi
 fuzzer=$dir/tests/fuzz/fuzz_api
+# What was built: the commit, "+changes" when src, include or tests/fuzz differ from it.
+commit=$(git -C "$root" rev-parse --short HEAD)
+git -C "$root" diff --quiet HEAD -- src include tests/fuzz || commit="$commit+changes"
 corpus=$dir/corpus
 artifacts=$dir/artifacts
 rm -rf "$corpus" "$artifacts" "$dir"/fuzz-*.log
@@ -60,8 +63,6 @@ done
 inited=$("$fuzzer" -runs=0 "$corpus" 2>&1 | grep -m1 'INITED' || true)
 cov=$(sed -n 's/.*cov: \([0-9]*\).*/\1/p' <<<"$inited")
 ft=$(sed -n 's/.*ft: \([0-9]*\).*/\1/p' <<<"$inited")
-commit=$(git -C "$root" rev-parse --short HEAD)
-git -C "$root" diff --quiet HEAD -- src include tests/fuzz || commit="$commit+changes"
 found=$(find "$artifacts" -type f | sort)
 crashes=$(grep -c . <<<"$found" || true)
 

@@ -62,7 +62,7 @@
 #define MAX_ACTIONS 256      /* re-entrant actions per input */
 #define MAX_DEPTH 3          /* nesting of re-entrant actions */
 #define MAX_PINS 64
-#define LIST_MAX 48          /* lists never grow past this */
+#define LIST_MAX 48          /* no append starts on a list this long */
 #define NKEYS 8
 #define NPAIRS 8             /* gc callback (fn, arg) pairs */
 #define MAX_WEAK_CB 256      /* weakrefs with callbacks per input */
@@ -185,8 +185,10 @@ typedef struct {
     void *obj;             /* NULL: free */
     int kind;
     size_t len;
-    void *items[LIST_MAX]; /* list items; dict values in insertion order; node slots */
-    int keys[LIST_MAX];    /* dict keys (indexes into key_text) in insertion order */
+    /* list items; dict values in insertion order; node slots.  Appends made by
+       callbacks during an append can pass LIST_MAX, by MAX_ACTIONS at most. */
+    void *items[LIST_MAX + MAX_ACTIONS + 1];
+    int keys[NKEYS];       /* dict keys (indexes into key_text) in insertion order */
     void *referent;        /* weakref: what it was made for (NULL: unknown) */
     bool dead;             /* weakref: returned NULL once */
     bool continuous;       /* weakref: held by the program since its creation */
@@ -232,7 +234,8 @@ static void shadow_start(void *obj, const rcgc_type *t)
     s->cb_id = -1;
     if (kind == SH_LIST) {
         s->len = rcgc_list_len(obj);
-        if (s->len > LIST_MAX) fail("list of %zu items, longer than any we build", s->len);
+        if (s->len > sizeof s->items / sizeof s->items[0])
+            fail("list of %zu items, longer than any we build", s->len);
         for (size_t i = 0; i < s->len; i++) s->items[i] = rcgc_list_get(obj, i);
     } else if (kind == SH_DICT) {
         size_t pos = 0;
@@ -393,6 +396,7 @@ enum {
 };
 
 static unsigned actions_left;
+static unsigned actions_done;  /* this input, for checks that no callback may disturb */
 static bool teardown;          /* end of input: callbacks do nothing */
 static unsigned skip_ops[2];   /* bitmask of opcodes to skip (RCGC_FUZZ_SKIP) */
 
@@ -415,6 +419,7 @@ static void act(unsigned action, unsigned arg)
     action %= NACTIONS;
     if (action == ACT_NONE || teardown || depth >= MAX_DEPTH || actions_left == 0) return;
     actions_left--;
+    actions_done++;
     int saved_errno = errno;
     int saved_op = cur_op;
     const char *saved_name = cur_name;
@@ -668,7 +673,7 @@ static void op_list_append(void *list, void *item)
         expect_nomem("rcgc_list_append", before);
     } else {
         s = held_shadow(list, SH_LIST);   /* pinned: still there */
-        if (s->len >= LIST_MAX) fail("a list grew past LIST_MAX");
+        if (s->len >= sizeof s->items / sizeof s->items[0]) fail("a list grew past our appends");
         s->items[s->len++] = item;
     }
     unpin_to(mark);
@@ -694,7 +699,7 @@ static void op_list_set(void *list, size_t i, void *item)
 static void shadow_take(shadow *s, size_t i)
 {
     for (; i + 1 < s->len; i++) {
-        s->keys[i] = s->keys[i + 1];
+        if (s->kind == SH_DICT) s->keys[i] = s->keys[i + 1];
         s->items[i] = s->items[i + 1];
     }
     s->len--;
@@ -893,6 +898,7 @@ typedef struct {
     int which;           /* 0 get_objects, 1 get_referrers, 2 get_referents */
     void *target;
     unsigned mode, arg, visits;
+    unsigned actions_before;
 } inspection;
 
 static int is_target(void *obj, void *target) { return obj == target; }
@@ -914,7 +920,10 @@ static int inspector(void *obj, void *argp)
     }
     switch (q->mode % 4) {
     case 0:
-        if (q->which == 1 && !rcgc_get_referents(obj, is_target, q->target))
+        /* (unless a callback, e.g. the allocation hook, changed the heap
+           since the snapshot) */
+        if (q->which == 1 && actions_done == q->actions_before &&
+            !rcgc_get_referents(obj, is_target, q->target))
             fail("rcgc_get_referrers visits an object that does not refer to the target");
         break;
     case 1:
@@ -935,7 +944,7 @@ static void op_inspect(int which, void *target, unsigned mode, unsigned arg)
 {
     static const int gens[6] = {-1, 0, 1, 2, 3, -2};
     int gen = gens[arg % 6];
-    inspection q = {which, target, mode, arg >> 3, 0};
+    inspection q = {which, target, mode, arg >> 3, 0, actions_done};
     int mark = npins;
     unsigned before = refusals;
     int r;
