@@ -230,6 +230,14 @@ typedef struct rcgc_state {
     size_t monitor_missed;          /* samples lost to a failed allocation */
     bool monitor_on_full;
 
+    /* Memory profiling: memory_profiler's regions (regions.c) and the
+       capture file of RCGC_TRACE_FILE (capture.c).  Each module owns its
+       block and its flag; the memory events reach it while the flag is set. */
+    struct profile_regions *regions;
+    bool regions_active;
+    struct capture_file *capture;
+    bool capturing;
+
     /* Tests only: the n-th allocation of rcgc's own bookkeeping fails
        (alloc.c), as the hook makes the others fail. */
     unsigned own_refusal;
