@@ -29,8 +29,11 @@ if ! { cmake -S "$root" -B "$dir" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Re
 fi
 fuzzer=$dir/tests/fuzz/fuzz_api
 # What was built: the commit, "+changes" when src, include or tests/fuzz differ from it.
-commit=$(git -C "$root" rev-parse --short HEAD)
-git -C "$root" diff --quiet HEAD -- src include tests/fuzz || commit="$commit+changes"
+if commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null); then
+    git -C "$root" diff --quiet HEAD -- src include tests/fuzz || commit="$commit+changes"
+else
+    commit=${RCGC_FUZZ_COMMIT:-"a tree outside git"}
+fi
 corpus=$dir/corpus
 artifacts=$dir/artifacts
 rm -rf "$corpus" "$artifacts" "$dir"/fuzz-*.log

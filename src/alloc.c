@@ -56,7 +56,6 @@ static void *allocate(size_t size, bool zeroed, bool ask)
         return NULL;
     }
     S->bytes_in_use += size;
-    if (S->memory_observed) rcgc__memory_event(S, p, size, NULL, 0);
     return p;
 }
 
@@ -98,9 +97,7 @@ void *rcgc__shrink(void *p, size_t old_size, size_t new_size)
     RCGC_ASSERT(new_size <= old_size && old_size <= backend_usable(p));
     void *q = backend_realloc(p, new_size ? new_size : 1);
     if (!q) return NULL;
-    rcgc_state *S = &rcgc__state;
-    S->bytes_in_use -= old_size - new_size;
-    if (S->memory_observed) rcgc__memory_event(S, q, new_size, p, old_size);
+    rcgc__state.bytes_in_use -= old_size - new_size;
     return q;
 }
 
@@ -108,9 +105,7 @@ void rcgc__free(void *p, size_t size)
 {
     if (!p) return;
     RCGC_ASSERT(size <= backend_usable(p));
-    rcgc_state *S = &rcgc__state;
-    S->bytes_in_use -= size;
-    if (S->memory_observed) rcgc__memory_event(S, NULL, 0, p, size);
+    rcgc__state.bytes_in_use -= size;
     backend_free(p);
 }
 
@@ -121,9 +116,7 @@ void rcgc__free(void *p, size_t size)
 void rcgc__forget(void *p, size_t size)
 {
     RCGC_ASSERT(size <= backend_usable(p));
-    rcgc_state *S = &rcgc__state;
-    S->bytes_in_use -= size;
-    if (S->memory_observed) rcgc__memory_event(S, NULL, 0, p, size);
+    rcgc__state.bytes_in_use -= size;
 }
 
 void rcgc__free_forgotten(void *p)
