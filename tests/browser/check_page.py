@@ -40,6 +40,15 @@ def run_chromium(chromium, args, url):
         shutil.rmtree(profile, ignore_errors=True)
 
 
+def chromium_or_skip():
+    """The chromium program; exits 77 (CTest: skipped) when there is none."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        print("skip: chromium is not installed (scripts/install-deps.sh installs it)")
+        sys.exit(77)
+    return chromium
+
+
 def decode_png(path):
     """(width, height, rows of (r, g, b) tuples) of an 8-bit RGB or RGBA PNG."""
     with open(path, "rb") as f:
@@ -87,10 +96,7 @@ def decode_png(path):
 
 def main():
     program, work = sys.argv[1], sys.argv[2]
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not chromium:
-        print("skip: chromium is not installed (scripts/install-deps.sh installs it)")
-        sys.exit(77)
+    chromium = chromium_or_skip()
     os.makedirs(work, exist_ok=True)
     page = os.path.join(work, "monitor.html")
     shot = os.path.join(work, "monitor.png")
