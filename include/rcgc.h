@@ -99,6 +99,17 @@ typedef struct rcgc_type {
    (NULL type). */
 RCGC_API void *rcgc_new(const rcgc_type *type);
 
+/* Allocation sites.  The functions that allocate (rcgc_new, the weakref and
+   container constructors, rcgc_list_append, rcgc_dict_set) are macros that
+   pass their caller's file, line and function to an rcgc_*_at function, so
+   that tracing (rcgc_tools.h) attributes memory to the line that asked for
+   it at no cost of unwinding.  The plain functions are exported too, for
+   function pointers and other languages: (rcgc_new)(type), or define
+   RCGC_NO_SITES before including this header.  file may be NULL (site
+   unknown); the strings must outlive the program's tracing. */
+RCGC_API void *rcgc_new_at(const rcgc_type *type, const char *file, int line,
+                           const char *func);
+
 RCGC_API void rcgc_incref(void *obj);
 RCGC_API void rcgc_decref(void *obj);           /* NULL is ignored */
 /* sys.getrefcount(obj) without the +1 of the argument itself. */
@@ -221,6 +232,8 @@ typedef void (*rcgc_weakref_callback_fn)(void *weakref, void *arg);
    NULL + EINVAL for a NULL referent, NULL + ENOMEM. */
 RCGC_API void *rcgc_weakref_new(void *referent,
                                 rcgc_weakref_callback_fn callback, void *arg);
+RCGC_API void *rcgc_weakref_new_at(void *referent, rcgc_weakref_callback_fn callback,
+                                   void *arg, const char *file, int line, const char *func);
 /* A new strong reference to the referent, or NULL once it is gone. */
 RCGC_API void *rcgc_weakref_get(void *weakref);
 /* The referent without a new reference (NULL once gone); for printing. */
@@ -237,8 +250,11 @@ RCGC_API bool rcgc_is_weakref(const void *obj);
    borrowed reference; pop returns the reference the container held. */
 
 RCGC_API void *rcgc_list_new(void);
+RCGC_API void *rcgc_list_new_at(const char *file, int line, const char *func);
 RCGC_API size_t rcgc_list_len(const void *list);
 RCGC_API int rcgc_list_append(void *list, void *item);        /* item may be NULL */
+RCGC_API int rcgc_list_append_at(void *list, void *item, const char *file, int line,
+                                 const char *func);
 /* Borrowed.  NULL + ERANGE past the end; a stored NULL also reads as NULL
    (errno untouched), so check the index against rcgc_list_len when items may
    be NULL. */
@@ -250,8 +266,11 @@ RCGC_API void rcgc_list_clear(void *list);
 
 /* Dicts map NUL-terminated string keys (copied) to non-NULL values. */
 RCGC_API void *rcgc_dict_new(void);
+RCGC_API void *rcgc_dict_new_at(const char *file, int line, const char *func);
 RCGC_API size_t rcgc_dict_len(const void *dict);
 RCGC_API int rcgc_dict_set(void *dict, const char *key, void *value);
+RCGC_API int rcgc_dict_set_at(void *dict, const char *key, void *value, const char *file,
+                              int line, const char *func);
 RCGC_API void *rcgc_dict_get(const void *dict, const char *key); /* borrowed; NULL + ENOENT */
 RCGC_API int rcgc_dict_del(void *dict, const char *key);         /* -1 + ENOENT */
 /* Iterate: size_t pos = 0; while (rcgc_dict_next(d, &pos, &k, &v)) ...
@@ -263,6 +282,21 @@ RCGC_API void rcgc_dict_clear(void *dict);
 RCGC_API extern const rcgc_type rcgc_list_type;
 RCGC_API extern const rcgc_type rcgc_dict_type;
 RCGC_API extern const rcgc_type rcgc_weakref_type;
+
+/* The allocating functions as macros that record their caller's site (see
+   rcgc_new_at).  Function-like macros: the names alone, as in
+   `fn = rcgc_new;` or `(rcgc_new)(type)`, still mean the functions. */
+#ifndef RCGC_NO_SITES
+#define rcgc_new(type) rcgc_new_at((type), __FILE__, __LINE__, __func__)
+#define rcgc_weakref_new(referent, callback, arg) \
+    rcgc_weakref_new_at((referent), (callback), (arg), __FILE__, __LINE__, __func__)
+#define rcgc_list_new() rcgc_list_new_at(__FILE__, __LINE__, __func__)
+#define rcgc_list_append(list, item) \
+    rcgc_list_append_at((list), (item), __FILE__, __LINE__, __func__)
+#define rcgc_dict_new() rcgc_dict_new_at(__FILE__, __LINE__, __func__)
+#define rcgc_dict_set(dict, key, value) \
+    rcgc_dict_set_at((dict), (key), (value), __FILE__, __LINE__, __func__)
+#endif
 
 #ifdef __cplusplus
 }

@@ -185,6 +185,35 @@ RCGC_API void rcgc_monitor_reset(void);
 RCGC_API int rcgc_write_dot(FILE *f, void *const *objs, size_t n, unsigned max_depth,
                             unsigned flags);
 
+/* ---- memory profiling: tracing (tracemalloc) ----------------------------- */
+
+/* tracemalloc.start(nframes): from now on every block rcgc allocates
+   (objects, container storage, internal tables) is traced to the traceback
+   of the call that asked for it: its first frame is the caller's file, line
+   and function, recorded by the header's macros (no unwinding), the next
+   nframes - 1 come from unwinding the stack.  1..64, else -1 + EINVAL;
+   -1 + ENOMEM.  Called while tracing, changes nframes for new traces.
+   RCGC_TRACEMALLOC=N in the environment starts it before the first
+   allocation (PYTHONTRACEMALLOC). */
+RCGC_API int rcgc_trace_start(int nframes);
+/* Stops tracing and forgets every trace; traced memory reads 0 and 0. */
+RCGC_API void rcgc_trace_stop(void);
+RCGC_API bool rcgc_trace_is_tracing(void);
+/* tracemalloc.get_traced_memory(): the bytes of the blocks traced now and
+   the most there were since tracing started or rcgc_trace_reset_peak.  The
+   same bytes rcgc_memory_in_use counts for them (headers included).  0 and
+   0 while not tracing. */
+RCGC_API void rcgc_trace_get_memory(size_t *current, size_t *peak);
+RCGC_API void rcgc_trace_reset_peak(void);
+/* Blocks left untraced because the tracer's own tables could not grow (the
+   blocks themselves were made: the tracer never costs the program an
+   object).  0 after rcgc_trace_stop. */
+RCGC_API size_t rcgc_trace_lost(void);
+/* tracemalloc.get_object_traceback(obj), printed: one frame a line, most
+   recent call first, "  app.c:120 in main".  -1 + ENOENT if obj was not
+   traced (made before tracing began, or while it was off); -1 + EINVAL. */
+RCGC_API int rcgc_trace_object_site(const void *obj, rcgc_write_fn out, void *arg);
+
 #ifdef __cplusplus
 }
 #endif

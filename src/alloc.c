@@ -56,6 +56,7 @@ static void *allocate(size_t size, bool zeroed, bool ask)
         return NULL;
     }
     S->bytes_in_use += size;
+    if (S->memory_observed) rcgc__memory_event(S, p, size, NULL, 0);
     return p;
 }
 
@@ -97,7 +98,9 @@ void *rcgc__shrink(void *p, size_t old_size, size_t new_size)
     RCGC_ASSERT(new_size <= old_size && old_size <= backend_usable(p));
     void *q = backend_realloc(p, new_size ? new_size : 1);
     if (!q) return NULL;
-    rcgc__state.bytes_in_use -= old_size - new_size;
+    rcgc_state *S = &rcgc__state;
+    S->bytes_in_use -= old_size - new_size;
+    if (S->memory_observed) rcgc__memory_event(S, q, new_size, p, old_size);
     return q;
 }
 
@@ -105,7 +108,9 @@ void rcgc__free(void *p, size_t size)
 {
     if (!p) return;
     RCGC_ASSERT(size <= backend_usable(p));
-    rcgc__state.bytes_in_use -= size;
+    rcgc_state *S = &rcgc__state;
+    S->bytes_in_use -= size;
+    if (S->memory_observed) rcgc__memory_event(S, NULL, 0, p, size);
     backend_free(p);
 }
 
@@ -116,7 +121,9 @@ void rcgc__free(void *p, size_t size)
 void rcgc__forget(void *p, size_t size)
 {
     RCGC_ASSERT(size <= backend_usable(p));
-    rcgc__state.bytes_in_use -= size;
+    rcgc_state *S = &rcgc__state;
+    S->bytes_in_use -= size;
+    if (S->memory_observed) rcgc__memory_event(S, NULL, 0, p, size);
 }
 
 void rcgc__free_forgotten(void *p)

@@ -53,6 +53,7 @@ static void *reg_state(const void *obj)
 static struct {
     void *mem;
     const void *obj;
+    trace_site site;   /* a copy (the tracer's may go first); file NULL: untraced */
 } quarantine[QUARANTINE_SLOTS];
 static size_t quarantine_next;
 
@@ -60,6 +61,7 @@ void rcgc__debug_quarantine(void *mem, const void *obj)
 {
     ptrmap_slot *s = ptrmap_find(&registry, obj);
     if (s) s->value = REG_FREED;
+    const traceback *tb = rcgc__trace_of_object(obj);
     size_t i = quarantine_next;
     quarantine_next = (quarantine_next + 1) % QUARANTINE_SLOTS;
     if (quarantine[i].mem) {
@@ -68,16 +70,33 @@ void rcgc__debug_quarantine(void *mem, const void *obj)
     }
     quarantine[i].mem = mem;
     quarantine[i].obj = obj;
+    quarantine[i].site = tb ? *tb->site : (trace_site){NULL, NULL, 0};
+}
+
+/* The site a freed object was made at, if it was traced. */
+static const trace_site *freed_site(const void *obj)
+{
+    for (size_t i = 0; i < QUARANTINE_SLOTS; i++)
+        if (quarantine[i].obj == obj && quarantine[i].mem && quarantine[i].site.file)
+            return &quarantine[i].site;
+    return NULL;
 }
 
 /* ---- messages ------------------------------------------------------------------ */
 
+/* The object, and where it was made: its site while tracing, else its
+   allocation number. */
 static void describe(const void *obj)
 {
     const obj_head *h = head_of(obj);
     const rcgc_type *t = head_type(h);
-    fprintf(stderr, "object <%s %p> refcount %zu (allocation #%llu)\n",
-            t && t->name ? t->name : "?", obj, h->refcnt, (unsigned long long)h->serial);
+    fprintf(stderr, "object <%s %p> refcount %zu", t && t->name ? t->name : "?", obj, h->refcnt);
+    const traceback *tb = h->magic == OBJ_MAGIC_LIVE ? rcgc__trace_of_object(obj) : NULL;
+    const trace_site *site = tb ? tb->site : freed_site(obj);
+    if (site)
+        fprintf(stderr, ", allocated at %s:%d in %s\n", site->file, site->line, site->func);
+    else
+        fprintf(stderr, " (allocation #%llu)\n", (unsigned long long)h->serial);
 }
 
 void rcgc__misuse(const char *what, const void *obj, const char *problem)

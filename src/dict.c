@@ -8,7 +8,8 @@
  * holes disappear when the table is rebuilt.  Iteration walks the entries,
  * which is what gives insertion order for free.
  *
- * Keys are copied; values must not be NULL.  As in list.c, every change
+ * Keys are copied; values must not be NULL.  Storage is traced to the
+ * caller's line through the tracer's call-site scope (rcgc_dict_set_at).  As in list.c, every change
  * leaves the table consistent before a reference is dropped, because
  * dropping one can run user code that reads or changes this dict.
  */
@@ -17,6 +18,7 @@
 #include <string.h>
 
 #include "container.h"
+#include "internal.h"
 
 typedef struct dict_entry {
     uint64_t hash;
@@ -217,6 +219,11 @@ void *rcgc_dict_new(void)
     return rcgc_new(&rcgc_dict_type);
 }
 
+void *rcgc_dict_new_at(const char *file, int line, const char *func)
+{
+    return rcgc_new_at(&rcgc_dict_type, file, line, func);
+}
+
 size_t rcgc_dict_len(const void *self)
 {
     if (!is_dict(self, __func__)) return 0;
@@ -237,6 +244,17 @@ void *rcgc_dict_get(const void *self, const char *key)
         return NULL;
     }
     return d->entries[d->index[slot]].value;
+}
+
+int rcgc_dict_set_at(void *self, const char *key, void *value, const char *file, int line,
+                     const char *func)
+{
+    rcgc_state *S = state();
+    site_scope sc;
+    site_enter(S, &sc, file, line, func, &rcgc_dict_type, __builtin_frame_address(0));
+    int r = rcgc_dict_set(self, key, value);
+    site_leave(S, &sc);
+    return r;
 }
 
 int rcgc_dict_set(void *self, const char *key, void *value)

@@ -18,6 +18,7 @@
  * user code, runs while the marks are on.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
@@ -169,32 +170,49 @@ static int find_position(void *obj, void *arg)
     return 0;
 }
 
+/* ", allocated at app.c:120 in main" while tracing, else nothing. */
+static const char *allocated_at(const void *obj, char *buf, size_t cap)
+{
+    const traceback *tb = rcgc__trace_of_object(obj);
+    if (!tb) return "";
+    char frame[512];
+    rcgc__format_frame(tb, 0, frame, sizeof frame);
+    snprintf(buf, cap, ", allocated at %s", frame);
+    return buf;
+}
+
 static void print_link(rcgc_write_fn out, void *arg, const void *from, const void *to,
                        size_t refcnt)
 {
+    char site[600];
+    const char *at = allocated_at(to, site, sizeof site);
     const rcgc_type *t = head_type(head_of(to));
     const rcgc_type *ft = head_type(head_of(from));
     const char *key = ft == &rcgc_dict_type ? rcgc__dict_key_of(from, to) : NULL;
     size_t index = ft == &rcgc_list_type ? rcgc__list_index_of(from, to) : SIZE_MAX;
     if (key) {
-        rcgc__print_to(out, arg, "  [\"%s\"] -> <%s %p> refcount %zu\n", key, t->name, to, refcnt);
+        rcgc__print_to(out, arg, "  [\"%s\"] -> <%s %p> refcount %zu%s\n", key, t->name, to,
+                       refcnt, at);
     } else if (index != SIZE_MAX) {
-        rcgc__print_to(out, arg, "  [%zu] -> <%s %p> refcount %zu\n", index, t->name, to, refcnt);
+        rcgc__print_to(out, arg, "  [%zu] -> <%s %p> refcount %zu%s\n", index, t->name, to,
+                       refcnt, at);
     } else {
         position p = {to, 0};
         ft->traverse((void *)from, find_position, &p);
-        rcgc__print_to(out, arg, "  #%zu -> <%s %p> refcount %zu\n", p.at, t->name, to, refcnt);
+        rcgc__print_to(out, arg, "  #%zu -> <%s %p> refcount %zu%s\n", p.at, t->name, to,
+                       refcnt, at);
     }
 }
 
 static void print_holder(rcgc_write_fn out, void *arg, const void *obj, size_t refcnt,
                          size_t external)
 {
+    char site[600];
     rcgc__print_to(out, arg,
                    "<%s %p> refcount %zu, held from outside (%zu reference%s not from "
-                   "tracked objects)\n",
+                   "tracked objects)%s\n",
                    head_type(head_of(obj))->name, obj, refcnt, external,
-                   external == 1 ? "" : "s");
+                   external == 1 ? "" : "s", allocated_at(obj, site, sizeof site));
 }
 
 static bool in_list(const gc_link *list, const void *obj)

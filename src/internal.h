@@ -37,6 +37,7 @@
 #include "rcgc.h"
 #include "alloc.h"
 #include "ptrmap.h"
+#include "trace.h"
 
 #define RCGC_NUM_GENERATIONS 3
 
@@ -242,6 +243,19 @@ typedef struct rcgc_state {
        (alloc.c), as the hook makes the others fail. */
     unsigned own_refusal;
 
+    /* Memory observed (trace.c): while set, alloc.c reports every block it
+       allocates or frees to rcgc__memory_event.  T3: it is tracing ||
+       regions_active || capturing (rcgc__update_memory_observed). */
+    bool memory_observed;
+    bool tracing;                   /* trace.c */
+    int trace_nframes;
+    trace_site site;                /* the caller of the running public call (site_enter) */
+    const rcgc_type *site_owner;    /* the type that call allocates for */
+    void *entry_frame;              /* that call's frame address, where unwind.c starts */
+    struct trace_tables *trace;     /* rcgc's own memory; NULL while not tracing */
+    size_t trace_current, trace_peak, trace_lost;
+
+
     rcgc_alloc_hook_fn alloc_hook;
     void *alloc_hook_arg;
     size_t bytes_in_use;
@@ -302,6 +316,41 @@ static inline void census_remove(rcgc_state *S, const rcgc_type *t, const void *
         e->count--;
     else
         rcgc__census_remove_slow(S, t, obj);
+}
+
+/* trace.c */
+void rcgc__memory_event(rcgc_state *S, const void *block, size_t size, const void *old,
+                        size_t old_size);   /* alloc: old NULL; free: block NULL */
+void rcgc__update_memory_observed(rcgc_state *S);
+void rcgc__trace_setup(void);   /* RCGC_TRACEMALLOC, at state init */
+
+/* The site of a public call, for the length of the call: the *_at entry
+   points wrap their work in these.  A call without a site (file NULL: the
+   plain function, or rcgc itself) keeps the site of the call around it. */
+typedef struct site_scope {
+    trace_site site;
+    const rcgc_type *owner;
+    void *frame;
+    bool set;
+} site_scope;
+static inline void site_enter(rcgc_state *S, site_scope *sc, const char *file, int line,
+                              const char *func, const rcgc_type *owner, void *frame)
+{
+    sc->set = S->memory_observed && file;
+    if (__builtin_expect(!sc->set, 1)) return;
+    sc->site = S->site;
+    sc->owner = S->site_owner;
+    sc->frame = S->entry_frame;
+    S->site = (trace_site){file, func, line};
+    S->site_owner = owner;
+    S->entry_frame = frame;
+}
+static inline void site_leave(rcgc_state *S, const site_scope *sc)
+{
+    if (__builtin_expect(!sc->set, 1)) return;
+    S->site = sc->site;
+    S->site_owner = sc->owner;
+    S->entry_frame = sc->frame;
 }
 
 /* leakcheck.c, called by census.c while state.tools_observing */

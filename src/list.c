@@ -1,9 +1,10 @@
 /*
  * rcgc_list: a growable array of strong references, like Python's list.
  *
- * Built only on the public object API plus the internal allocator, so that
- * the storage array is counted and can be refused by the user's allocation
- * hook.  Items may be NULL.
+ * Built on the public object API plus the internal allocator, so that the
+ * storage array is counted and can be refused by the user's allocation hook,
+ * and the tracer's call-site scope, so that it is traced to the caller's
+ * line.  Items may be NULL.
  *
  * Re-entrancy: dropping a reference can run arbitrary user code (finalizers,
  * weakref callbacks, a whole deallocation cascade) that may read or modify
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include "container.h"
+#include "internal.h"
 
 typedef struct rcgc_list {
     void **items;
@@ -107,20 +109,40 @@ void *rcgc_list_new(void)
     return rcgc_new(&rcgc_list_type);
 }
 
+void *rcgc_list_new_at(const char *file, int line, const char *func)
+{
+    return rcgc_new_at(&rcgc_list_type, file, line, func);
+}
+
 size_t rcgc_list_len(const void *self)
 {
     if (!is_list(self, __func__)) return 0;
     return ((const rcgc_list *)self)->len;
 }
 
-int rcgc_list_append(void *self, void *item)
+static int append_item(void *self, void *item)
 {
-    if (!is_list(self, __func__)) return -1;
+    if (!is_list(self, "rcgc_list_append")) return -1;
     rcgc_list *list = self;
     if (list_reserve_one(list) != 0) return -1;
     if (item) rcgc_incref(item);
     list->items[list->len++] = item;
     return 0;
+}
+
+int rcgc_list_append(void *self, void *item)
+{
+    return append_item(self, item);
+}
+
+int rcgc_list_append_at(void *self, void *item, const char *file, int line, const char *func)
+{
+    rcgc_state *S = state();
+    site_scope sc;
+    site_enter(S, &sc, file, line, func, &rcgc_list_type, __builtin_frame_address(0));
+    int r = append_item(self, item);
+    site_leave(S, &sc);
+    return r;
 }
 
 void *rcgc_list_get(const void *self, size_t i)

@@ -44,6 +44,7 @@ void rcgc__state_init(void)
     S->enabled = true;
     S->initialized = true;
     rcgc__leak_report_setup();
+    rcgc__trace_setup();
     const char *monitor_env = getenv("RCGC_MONITOR");
     S->monitor_on_full = monitor_env && *monitor_env && strcmp(monitor_env, "0") != 0;
 }
@@ -67,13 +68,12 @@ static inline void *allocation_of(obj_head *h)
 
 /* ---- creation ----------------------------------------------------------- */
 
-void *rcgc_new(const rcgc_type *type)
+static void *new_object(rcgc_state *S, const rcgc_type *type)
 {
     if (!type || ((uintptr_t)type & TYPE_BITS_MASK)) {
         errno = EINVAL;
         return NULL;
     }
-    rcgc_state *S = state();
     size_t prefix = prefix_size(type);
     if (type->size > SIZE_MAX - prefix) {
         errno = ENOMEM;
@@ -106,6 +106,21 @@ void *rcgc_new(const rcgc_type *type)
         list_append(link_of(obj), &young->head);
     }
     return obj;
+}
+
+void *rcgc_new_at(const rcgc_type *type, const char *file, int line, const char *func)
+{
+    rcgc_state *S = state();
+    site_scope sc;
+    site_enter(S, &sc, file, line, func, type, __builtin_frame_address(0));
+    void *obj = new_object(S, type);
+    site_leave(S, &sc);
+    return obj;
+}
+
+void *rcgc_new(const rcgc_type *type)
+{
+    return new_object(state(), type);
 }
 
 /* ---- counts ------------------------------------------------------------- */
@@ -219,8 +234,8 @@ static void free_object(obj_head *h)
     census_remove(&rcgc__state, t, body_of_head(h));
 #ifdef RCGC_DEBUG
     h->magic = OBJ_MAGIC_FREED;
+    rcgc__debug_quarantine(mem, body_of_head(h));   /* first: it keeps the site of its trace */
     rcgc__forget(mem, size);
-    rcgc__debug_quarantine(mem, body_of_head(h));
 #else
     rcgc__free(mem, size);
 #endif

@@ -192,7 +192,27 @@ const rcgc_type rcgc_weakref_type = {
 
 /* ---- public API ------------------------------------------------------------------ */
 
+static void *weakref_new(rcgc_state *S, void *referent, rcgc_weakref_callback_fn callback,
+                         void *arg);
+
 void *rcgc_weakref_new(void *referent, rcgc_weakref_callback_fn callback, void *arg)
+{
+    return weakref_new(state(), referent, callback, arg);
+}
+
+void *rcgc_weakref_new_at(void *referent, rcgc_weakref_callback_fn callback, void *arg,
+                          const char *file, int line, const char *func)
+{
+    rcgc_state *S = state();
+    site_scope sc;
+    site_enter(S, &sc, file, line, func, &rcgc_weakref_type, __builtin_frame_address(0));
+    void *wr = weakref_new(S, referent, callback, arg);
+    site_leave(S, &sc);
+    return wr;
+}
+
+static void *weakref_new(rcgc_state *S, void *referent, rcgc_weakref_callback_fn callback,
+                         void *arg)
 {
     if (!referent) {
         errno = EINVAL;
@@ -203,7 +223,6 @@ void *rcgc_weakref_new(void *referent, rcgc_weakref_callback_fn callback, void *
         errno = EINVAL;
         return NULL;
     }
-    rcgc_state *S = state();
     weakref *wr = rcgc_new(&rcgc_weakref_type);
     if (!wr) return NULL;
     slot *s = slot_for(S, referent);

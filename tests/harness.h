@@ -159,7 +159,8 @@ static inline int harness_run_child(void (*fn)(void), char *out, size_t cap)
         int abort_status_ = harness_run_child((fn), abort_out_, sizeof abort_out_); \
         CHECK(WIFSIGNALED(abort_status_) && WTERMSIG(abort_status_) == SIGABRT); \
         CHECK_CONTAINS(abort_out_, (needle));                             \
-        if (also) CHECK_CONTAINS(abort_out_, (const char *)(also));       \
+        const char *abort_also_ = (also);                                 \
+        if (abort_also_) CHECK_CONTAINS(abort_out_, abort_also_);         \
     } while (0)
 
 int main(int argc, char **argv)
