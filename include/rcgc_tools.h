@@ -209,6 +209,9 @@ RCGC_API void rcgc_trace_reset_peak(void);
    blocks themselves were made: the tracer never costs the program an
    object).  0 after rcgc_trace_stop. */
 RCGC_API size_t rcgc_trace_lost(void);
+/* tracemalloc.get_tracemalloc_memory(): the bytes of the tracer's own
+   tables (not traced, not in rcgc_memory_in_use). */
+RCGC_API size_t rcgc_trace_tracer_memory(void);
 /* tracemalloc.get_object_traceback(obj), printed: one frame a line, most
    recent call first, "  app.c:120 in main".  -1 + ENOENT if obj was not
    traced (made before tracing began, or while it was off); -1 + EINVAL. */

@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "profile.h"
 #include "rcgc_tools.h"
 #include "trace.h"
 
@@ -288,7 +289,20 @@ void rcgc__memory_event(rcgc_state *S, const void *block, size_t size, const voi
             trace_gone(S, old);
         }
     }
-    (void)old_size;
+    /* memory_profiler's regions and the capture file (profile.h); a resize
+       is the old block's free and the new one's allocation */
+    if (S->regions_active) {
+        if (old) rcgc__regions_on_free(S, old_size);
+        if (block) rcgc__regions_on_alloc(S, size);
+    }
+    if (S->capturing) {
+        if (old) rcgc__capture_on_free(S, old, old_size);
+        if (block && S->capturing) {
+            const rcgc_type *type = S->site_owner;
+            const traceback *tb = S->tracing ? rcgc__trace_of(block, NULL, &type) : NULL;
+            rcgc__capture_on_alloc(S, block, size, tb, type);
+        }
+    }
 }
 
 void rcgc__update_memory_observed(rcgc_state *S)
@@ -405,6 +419,20 @@ void rcgc_trace_reset_peak(void)
 size_t rcgc_trace_lost(void)
 {
     return state()->trace_lost;
+}
+
+size_t rcgc_trace_tracer_memory(void)
+{
+    const struct trace_tables *T = state()->trace;
+    if (!T) return 0;
+    size_t bytes = sizeof *T + T->cap * sizeof(trace_slot) +
+                   (T->sites.cap + T->tracebacks.cap) * sizeof(void *) +
+                   T->sites.len * sizeof(trace_site);
+    for (size_t i = 0; i < T->tracebacks.cap; i++) {
+        const traceback *tb = T->tracebacks.items[i];
+        if (tb) bytes += sizeof *tb + (tb->nframes - 1) * sizeof(void *);
+    }
+    return bytes;
 }
 
 int rcgc_trace_object_site(const void *obj, rcgc_write_fn out, void *arg)

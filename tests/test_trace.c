@@ -68,7 +68,9 @@ TEST(traced_memory_is_what_memory_in_use_counts)
     CHECK_EQ(traced_peak(), 3 * each);
     rcgc_trace_reset_peak();
     CHECK_EQ(traced_peak(), 2 * each);
+    CHECK(rcgc_trace_tracer_memory() > 0);
     rcgc_trace_stop();
+    CHECK_EQ(rcgc_trace_tracer_memory(), 0);
     CHECK_EQ(traced_now(), 0);
     CHECK_EQ(traced_peak(), 0);
     CHECK_EQ(rcgc_trace_start(1), 0);   /* a restart begins at 0 and forgets a and b */
