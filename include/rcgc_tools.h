@@ -217,6 +217,52 @@ RCGC_API size_t rcgc_trace_tracer_memory(void);
    traced (made before tracing began, or while it was off); -1 + EINVAL. */
 RCGC_API int rcgc_trace_object_site(const void *obj, rcgc_write_fn out, void *arg);
 
+/* ---- memory profiling: regions ----------------------------------------------- */
+
+/* memory_profiler, by region.  Between begin and the matching end, every
+   block rcgc allocates or frees (what rcgc_memory_in_use counts) is counted
+   in the region, whether or not tracing is on; regions nest, and a nested
+   region's memory counts in the regions around it too.  Per region name:
+   bytes allocated, bytes freed, increment (allocated - freed), peak (the
+   highest increment reached inside one occurrence, from 0 at its begin) and
+   occurrences.  O(1) per allocation.  The name is copied.  begin(NULL):
+   errno = EINVAL, and the region (its end still balances) is not recorded;
+   ENOMEM likewise when rcgc's own memory cannot be had.  end with no region
+   open does nothing else and sets errno = EINVAL. */
+RCGC_API void rcgc_profile_begin(const char *region);
+RCGC_API void rcgc_profile_end(void);
+/* The table, one line per call of out (src/regions.c has the exact format):
+     Region              Allocated         Freed     Increment          Peak  Occurrences
+     =====================================================================================
+     load               96.000 KiB    32.000 KiB    64.000 KiB    80.000 KiB            1
+       parse            24.000 KiB     8.000 KiB    16.000 KiB    16.000 KiB            4
+   rows in the order regions were first begun, names indented two spaces
+   per region open around their first begin; sizes in KiB with three
+   decimals, in MiB from 1 MiB on; a region still open is counted up to now
+   and marked " (open)". */
+RCGC_API void rcgc_profile_print(rcgc_write_fn out, void *arg);
+
+/* ---- memory profiling: the capture file ---------------------------------------- */
+
+/* memray's model: records every block rcgc allocates and frees (with its
+   traceback while tracing, and its type), each collection with its pause,
+   and samples of live objects per type, to the file at path, for
+   rcgc-report (stats, compare, leaks, timeline, flamegraph).  The format is
+   docs/capture-format.md.  Written through a 64 KiB buffer of rcgc's own
+   memory, flushed when full, at rcgc_capture_stop and at exit; a program
+   killed mid-write leaves a file whose complete records the report reads.
+   RCGC_TRACE_FILE=path in the environment starts one when rcgc starts,
+   with tracing (one frame, unless RCGC_TRACEMALLOC=N asks for more); this
+   function leaves tracing as it is (untraced blocks have no traceback).
+   0, or -1 + errno: EINVAL (NULL or empty path), EBUSY (a capture is
+   running), ENOMEM, or open's errno. */
+RCGC_API int rcgc_capture_start(const char *path);
+/* Writes a last sample and the end record, flushes and closes.  0, or
+   -1 + errno: EINVAL (no capture), or the error (a write's errno, ENOMEM)
+   that ended the capture early; what was written before it stays
+   readable. */
+RCGC_API int rcgc_capture_stop(void);
+
 #ifdef __cplusplus
 }
 #endif

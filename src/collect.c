@@ -35,6 +35,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "profile.h"
 
 static inline const rcgc_type *link_type(gc_link *g) { return head_type(link_head(g)); }
 
@@ -449,7 +450,10 @@ size_t rcgc__collect_with_callbacks(int generation)
     unsigned outer_depth = S->dealloc_depth, outer_plain = S->plain_depth;
     S->dealloc_depth = S->plain_depth = 0;
     rcgc__invoke_callbacks(RCGC_PHASE_START, generation, 0, 0);
+    double t0 = S->capturing ? now_seconds() : 0;
     size_t n = collect_main(S, generation, &collected, &uncollectable);
+    if (S->capturing)   /* the capture file's collection record, with its pause */
+        rcgc__capture_on_collection(S, generation, now_seconds() - t0, collected, uncollectable);
     rcgc__invoke_callbacks(RCGC_PHASE_STOP, generation, collected, uncollectable);
     if (S->monitor_on_full && generation == RCGC_NUM_GENERATIONS - 1) rcgc__monitor_sample(S);
     S->dealloc_depth = outer_depth;

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "profile.h"
 #include "container.h"
 
 rcgc_state rcgc__state;
@@ -45,6 +46,7 @@ void rcgc__state_init(void)
     S->initialized = true;
     rcgc__leak_report_setup();
     rcgc__trace_setup();
+    rcgc__capture_setup();   /* RCGC_TRACE_FILE, after RCGC_TRACEMALLOC */
     const char *monitor_env = getenv("RCGC_MONITOR");
     S->monitor_on_full = monitor_env && *monitor_env && strcmp(monitor_env, "0") != 0;
 }

@@ -913,10 +913,11 @@ static int cmd_timeline(int argc, char **argv)
     for (size_t i = 0; i < c.ncollections; i++) pauses += c.collections[i].pause_ns;
     char ym[32];
     format_size(ym, sizeof ym, (double)ymax, false);
-    fprintf(f, "<p class=\"summary\">%zu samples over %.1f ms; %zu collections, pauses %.3f ms in "
-            "all</p>\n", c.nsamples, (double)tmax / 1000, c.ncollections, (double)pauses / 1e6);
-    fprintf(f, "<svg id=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\">\n",
-            L + W + 20, T + H + 40 + PH + 30);
+    fprintf(f, "<p class=\"summary\">%zu samples over %.1f ms; %zu collection%s, pauses %.3f ms "
+            "in all</p>\n", c.nsamples, (double)tmax / 1000, c.ncollections,
+            c.ncollections == 1 ? "" : "s", (double)pauses / 1e6);
+    fprintf(f, "<svg id=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" width=\"100%%\" "
+            "viewBox=\"0 0 %.0f %.0f\">\n", L + W + 20, T + H + 40 + PH + 30);
     fprintf(f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"#fafafa\" stroke=\"#999\"/>\n",
             L, T, W, H);
     fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">%s</text>\n", L - 4, T + 10, ym);
@@ -1107,8 +1108,9 @@ static int cmd_flamegraph(int argc, char **argv)
     int maxdepth = 0;
     draw(mem, &t, 0, 10, 1180, 0, t.nodes[0].bytes, &maxdepth);
     fclose(mem);
-    fprintf(f, "<svg id=\"flamegraph\" xmlns=\"http://www.w3.org/2000/svg\" width=\"1200\" "
-            "height=\"%d\">\n", 10 + (maxdepth + 1) * 18 + 10);
+    int height = 10 + (maxdepth + 1) * 18 + 10;
+    fprintf(f, "<svg id=\"flamegraph\" xmlns=\"http://www.w3.org/2000/svg\" width=\"100%%\" "
+            "viewBox=\"0 0 1200 %d\">\n", height);
     fwrite(body, 1, body_len, f);
     fputs("</svg>\n</body></html>\n", f);
     free(body);

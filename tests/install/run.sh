@@ -23,11 +23,13 @@ cmake --install "$build" --prefix "$prefix" >"$log" 2>&1 || fail "cmake --instal
 pc=$(find "$prefix" -name rcgc.pc)
 [ -n "$pc" ] || fail "no rcgc.pc installed"
 libdir=$(dirname "$(dirname "$pc")")
-for f in "$prefix/include/rcgc.h" "$prefix/include/rcgc_tools.h" "$libdir/librcgc.a" "$libdir/librcgc.so" \
+for f in "$prefix/include/rcgc.h" "$prefix/include/rcgc_tools.h" "$prefix/bin/rcgc-report" \
+         "$libdir/librcgc.a" "$libdir/librcgc.so" \
          "$libdir/librcgc.so.0" "$libdir/cmake/rcgc/rcgcConfig.cmake" \
          "$libdir/cmake/rcgc/rcgcConfigVersion.cmake"; do
     [ -e "$f" ] || fail "missing after install: ${f#"$prefix"/}"
 done
+"$prefix/bin/rcgc-report" --help >"$log" 2>&1 || fail "the installed rcgc-report does not run"
 
 cd "$scratch"
 cp "$here/consumer.c" .
