@@ -20,9 +20,12 @@ PAGES = {
     "timeline": ['<svg id="timeline"', 'data-type="memory in use"', 'data-type="word"',
                  'data-type="paragraph"', '<line class="collection gen2"',
                  '<line class="collection gen0"', '<rect class="pause"', "full collections"],
-    "flamegraph": ['<svg id="flamegraph"', "Memory at the peak:", "build_document",
-                   "make_paragraph", "main (", "<title>word:", "<title>paragraph:"],
+    "flamegraph": ['<svg id="flamegraph"', "Memory at the peak:", "make_paragraph (",
+                   "<title>word:", "<title>paragraph:"],
 }
+# The frames above the allocating call, when the build unwinds (the capture's
+# tracebacks then have more than one frame).
+UNWOUND = ["build_document", "main ("]
 
 
 def main():
@@ -31,6 +34,12 @@ def main():
     os.makedirs(work, exist_ok=True)
     capture = os.path.join(work, "workload.capture")
     subprocess.run([workload, capture], check=True)
+    top = subprocess.run([report, "stats", "--by", "traceback", "-n", "1", capture],
+                         check=True, capture_output=True, encoding="utf-8").stdout
+    if sum(line.startswith("  ") for line in top.splitlines()) > 1:
+        PAGES["flamegraph"] += UNWOUND
+    else:
+        print("note: one frame a traceback (no unwinding): frames above the site not checked")
     for name, needles in PAGES.items():
         page = os.path.join(work, name + ".html")
         shot = os.path.join(work, name + ".png")

@@ -33,9 +33,10 @@ __attribute__((noinline)) static void make_scratch(int n)
 {
     for (int i = 0; i < n; i++) {
         node *a = new_node(&plain_type, i), *b = new_node(&plain_type, -i);
-        a->slot[0] = b;
-        b->slot[0] = a;
+        link_slot(a, 0, b);
+        link_slot(b, 0, a);
         rcgc_decref(a);
+        rcgc_decref(b);
     }
 }
 
