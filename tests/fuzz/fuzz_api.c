@@ -625,7 +625,8 @@ static size_t chain_links_left;   /* links per input, for both kinds */
 static void op_chain(unsigned a, unsigned b, unsigned c)
 {
     const rcgc_type *t = &node_types[a % NTYPES];
-    size_t n = b % 8 == 7 ? MAX_CHAIN : (size_t)4 << (b % 8);   /* 4 to 256, or 2,048 */
+    /* 4 to 64 links; 2,048 only for b = 255, as long chains are slow to free */
+    size_t n = b == 255 ? MAX_CHAIN : (size_t)4 << (b % 5);
     bool slots_chain = (c & 1) && t->traverse;
     if (!slots_chain && chain_len) return;
     if (n > chain_links_left) n = chain_links_left;

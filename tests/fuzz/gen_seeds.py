@@ -140,12 +140,12 @@ SEEDS = {
               [("errors", k, b) for k in range(14) for b in (0, 1, 2)],
     "copy": [new(NODE), ("copy", 0), ("copy", 1), ("release", 0), ("release", 1),
              ("release", 2)],
-    # chains of 2,048 links (b = 7): through weakref callbacks (c = 0), of
+    # chains of 2,048 links (b = 255): through weakref callbacks (c = 0), of
     # objects with and without traverse, or through node slots (c = 1)
-    "chain_weak_leaf": [("chain", 0, 7, 0), ("release", 0)],
-    "chain_weak_del": [("chain", 4, 7, 0), ("release", 0)],
-    "chain_weak_node": [("chain", NODE, 7, 0), ("release", 0)],
-    "chain_slots": [("chain", NODE, 7, 1), ("release", 0), ("chain", NODE_DEL, 7, 1),
+    "chain_weak_leaf": [("chain", 0, 255, 0), ("release", 0)],
+    "chain_weak_del": [("chain", 4, 255, 0), ("release", 0)],
+    "chain_weak_node": [("chain", NODE, 255, 0), ("release", 0)],
+    "chain_slots": [("chain", NODE, 255, 1), ("release", 0), ("chain", NODE_DEL, 255, 1),
                     ("collect", 2)],
 }
 
