@@ -46,9 +46,13 @@ typedef struct intern_set {
     size_t cap, len;
 } intern_set;
 
+#define SLOT_GONE ((const void *)1)   /* a deleted trace: probes pass it */
+
 struct trace_tables {
     trace_slot *slots;
     size_t cap, len;
+    size_t filled;            /* len + deleted slots */
+    unsigned shift;           /* 64 - log2(cap), for block_hash */
     intern_set sites, tracebacks;
     /* The one-entry cache of the one-frame path. */
     trace_site last_key;
@@ -187,67 +191,73 @@ static const traceback *current_traceback(rcgc_state *S, struct trace_tables *T)
 
 /* ---- the trace table -------------------------------------------------------------- */
 
-static size_t block_hash(const void *block)
+/* Fibonacci hashing: one multiply, the top bits (addresses differ in
+   their middle bits, which the multiply carries up). */
+static inline size_t block_hash(const struct trace_tables *T, const void *block)
 {
-    return mix((uint64_t)(uintptr_t)block);
+    return (size_t)(((uint64_t)(uintptr_t)block * UINT64_C(0x9e3779b97f4a7c15)) >> T->shift);
 }
 
-static trace_slot *find_trace(const struct trace_tables *T, const void *block)
+static inline trace_slot *find_trace(const struct trace_tables *T, const void *block)
 {
     if (!T || !T->cap) return NULL;
-    for (size_t i = block_hash(block) & (T->cap - 1);; i = (i + 1) & (T->cap - 1)) {
+    for (size_t i = block_hash(T, block);; i = (i + 1) & (T->cap - 1)) {
         if (T->slots[i].block == block) return &T->slots[i];
         if (!T->slots[i].block) return NULL;
     }
 }
 
-static bool place(trace_slot *slots, size_t cap, trace_slot entry)
+/* Rebuild at the size the live traces need (deleted slots dropped). */
+static bool rehash(struct trace_tables *T)
 {
-    size_t i = block_hash(entry.block) & (cap - 1);
-    while (slots[i].block) i = (i + 1) & (cap - 1);
-    slots[i] = entry;
+    size_t cap = T->cap ? T->cap : 1024;
+    while ((T->len + 1) * 2 > cap) cap *= 2;
+    trace_slot *slots = rcgc__own_calloc(cap * sizeof *slots);
+    if (!slots) return false;
+    trace_slot *old = T->slots;
+    size_t old_cap = T->cap;
+    T->slots = slots;
+    T->cap = cap;
+    T->shift = 64 - (unsigned)__builtin_ctzll(cap);
+    for (size_t i = 0; i < old_cap; i++) {
+        if (!old[i].block || old[i].block == SLOT_GONE) continue;
+        size_t j = block_hash(T, old[i].block);
+        while (slots[j].block) j = (j + 1) & (cap - 1);
+        slots[j] = old[i];
+    }
+    rcgc__own_free(old);
+    T->filled = T->len;
     return true;
 }
 
-static bool add_trace(struct trace_tables *T, trace_slot entry)
+/* A block is never traced twice (its address was untraced when freed), so
+   the first free or deleted slot of its probe takes it. */
+static inline bool add_trace(struct trace_tables *T, trace_slot entry)
 {
-    if ((T->len + 1) * 4 > T->cap * 3) {
-        size_t cap = T->cap ? T->cap * 2 : 1024;
-        trace_slot *slots = rcgc__own_calloc(cap * sizeof *slots);
-        if (!slots) return false;
-        for (size_t i = 0; i < T->cap; i++)
-            if (T->slots[i].block) place(slots, cap, T->slots[i]);
-        rcgc__own_free(T->slots);
-        T->slots = slots;
-        T->cap = cap;
-    }
-    place(T->slots, T->cap, entry);
+    if ((T->filled + 1) * 4 > T->cap * 3 && !rehash(T)) return false;
+    size_t i = block_hash(T, entry.block);
+    while (T->slots[i].block && T->slots[i].block != SLOT_GONE) i = (i + 1) & (T->cap - 1);
+    if (!T->slots[i].block) T->filled++;
+    T->slots[i] = entry;
     T->len++;
     return true;
 }
 
-/* Linear probing's deletion without tombstones: later members of the
-   cluster move back into the hole when their home allows it. */
-static void remove_trace(struct trace_tables *T, trace_slot *s)
+/* Deleted slots stay as SLOT_GONE for the probes that pass them; add_trace
+   reuses them and rehash drops them. */
+static inline void remove_trace(struct trace_tables *T, trace_slot *s)
 {
-    size_t mask = T->cap - 1, hole = (size_t)(s - T->slots);
-    T->slots[hole].block = NULL;
-    for (size_t i = (hole + 1) & mask; T->slots[i].block; i = (i + 1) & mask) {
-        size_t home = block_hash(T->slots[i].block) & mask;
-        /* Movable iff home is not in (hole, i], cyclically. */
-        if ((i > hole && (home <= hole || home > i)) || (i < hole && home <= hole && home > i)) {
-            T->slots[hole] = T->slots[i];
-            T->slots[i].block = NULL;
-            hole = i;
-        }
-    }
+    s->block = SLOT_GONE;
     T->len--;
 }
 
-static void trace_new(rcgc_state *S, const void *block, size_t size)
+static inline void trace_new(rcgc_state *S, const void *block, size_t size)
 {
     struct trace_tables *T = S->trace;
-    const traceback *tb = current_traceback(S, T);
+    const traceback *tb = T->last_tb && S->trace_nframes == 1 && S->site.line == T->last_key.line &&
+                                  S->site.file == T->last_key.file && S->site.func == T->last_key.func
+                              ? T->last_tb
+                              : current_traceback(S, T);
     if (!tb || !add_trace(T, (trace_slot){block, size, tb, S->site_owner})) {
         S->trace_lost++;
         return;
@@ -256,13 +266,16 @@ static void trace_new(rcgc_state *S, const void *block, size_t size)
     if (S->trace_current > S->trace_peak) S->trace_peak = S->trace_current;
 }
 
-static void trace_gone(rcgc_state *S, const void *block)
+static inline void trace_gone(rcgc_state *S, const void *block)
 {
     trace_slot *s = find_trace(S->trace, block);
     if (!s) return;   /* made before tracing began, or its trace was lost */
     S->trace_current -= s->size;
     remove_trace(S->trace, s);
 }
+
+static void profile_events(rcgc_state *S, const void *block, size_t size, const void *old,
+                           size_t old_size) __attribute__((noinline));
 
 void rcgc__memory_event(rcgc_state *S, const void *block, size_t size, const void *old,
                         size_t old_size)
@@ -289,8 +302,16 @@ void rcgc__memory_event(rcgc_state *S, const void *block, size_t size, const voi
             trace_gone(S, old);
         }
     }
-    /* memory_profiler's regions and the capture file (profile.h); a resize
-       is the old block's free and the new one's allocation */
+    if (__builtin_expect(S->regions_active || S->capturing, 0))
+        profile_events(S, block, size, old, old_size);
+}
+
+/* memory_profiler's regions and the capture file (profile.h); a resize is
+   the old block's free and the new one's allocation.  Apart, so that the
+   tracer's path stays small. */
+static void profile_events(rcgc_state *S, const void *block, size_t size, const void *old,
+                           size_t old_size)
+{
     if (S->regions_active) {
         if (old) rcgc__regions_on_free(S, old_size);
         if (block) rcgc__regions_on_alloc(S, size);
@@ -333,7 +354,7 @@ void rcgc__trace_foreach(trace_visit_fn fn, void *arg)
 {
     struct trace_tables *T = rcgc__state.tracing ? rcgc__state.trace : NULL;
     for (size_t i = 0; T && i < T->cap; i++)
-        if (T->slots[i].block)
+        if (T->slots[i].block && T->slots[i].block != SLOT_GONE)
             fn(T->slots[i].block, T->slots[i].size, T->slots[i].tb, T->slots[i].type, arg);
 }
 
