@@ -61,6 +61,8 @@ done
 run "CPython, binary trees" "${python[@]}" "$root/bench/trees.py" "$depth" "$py_tree_runs"
 run "rcgc, leak-hunting tools" "$build/bench/tools_bench" "$objects" "$runs"
 run "CPython, objgraph's way" "${python[@]}" "$root/bench/tools_bench.py" "$objects" 1
+run "rcgc, tracing" "$build/bench/trace_bench" "$runs"
+run "CPython, tracemalloc" "${python[@]}" "$root/bench/trace_bench.py" 3
 
 echo
 echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -134,6 +136,21 @@ awk -v objects="$objects" -v runs="$runs" -v depth="$depth" \
         printf "  %-34s %10s %10s %14s\n", "why alive, 3-link chain, ms", cell("tools_why_alive_short", "rcgc", "%.0f"), "-", "-"
         printf "  %-34s %10s %10s %14s\n", "holders, ms", cell("tools_holders", "rcgc", "%.0f"), "-", "-"
         printf "  %-34s %10s %10s %14s\n", "peak RSS growth, bytes/object", cell("tools_extra_rss", "rcgc", "%.1f"), "-", "-"
+        print ""
+        printf "Tracing binary trees of depth 4..12 made and freed (CPython: tracemalloc, 10 frames for 16)\n"
+        printf "  %-34s %10s %10s %10s %10s\n", "", "rcgc ns", "rcgc x", "CPython ns", "CPython x"
+        printf "  %-34s %10s %10s %10s %10s\n", "untraced", cell("trace_untraced", "rcgc", "%.1f"), "1.00",
+            cell("trace_untraced", "cpython", "%.0f"), "1.00"
+        printf "  %-34s %10s %10s %10s %10s\n", "1 frame", cell("trace_1_frames", "rcgc", "%.1f"),
+            cell("trace_1_frames_ratio", "rcgc", "%.2f"), cell("trace_1_frames", "cpython", "%.0f"),
+            cell("trace_1_frames_ratio", "cpython", "%.2f")
+        printf "  %-34s %10s %10s %10s %10s\n", "16 frames (CPython: 10)", cell("trace_16_frames", "rcgc", "%.1f"),
+            cell("trace_16_frames_ratio", "rcgc", "%.2f"), cell("trace_10_frames", "cpython", "%.0f"),
+            cell("trace_10_frames_ratio", "cpython", "%.2f")
+        printf "  %-34s %10s %10s %10s %10s\n", "tracer bytes per object, 1 frame", cell("trace_1_frames_bytes", "rcgc", "%.1f"), "",
+            cell("trace_1_frames_bytes", "cpython", "%.1f"), ""
+        printf "  %-34s %10s %10s %10s %10s\n", "tracer bytes per object, 16 frames", cell("trace_16_frames_bytes", "rcgc", "%.1f"), "",
+            cell("trace_10_frames_bytes", "cpython", "%.1f"), ""
         print ""
         print "ratios are peer time / rcgc time: above 1 means rcgc is faster"
     }' "$results"
