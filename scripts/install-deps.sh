@@ -9,6 +9,8 @@ packages=(
     valgrind
     libmimalloc-dev         # the fast allocator rcgc uses when present
     libgc-dev               # Boehm GC, a peer in the benchmarks
+    libdw-dev               # elfutils: file:line of traced frames (src/unwind.c; optional)
+    libunwind-dev           # a peer of the frame-pointer walk in bench/unwind_bench.c
     graphviz                # dot: tests/test_dot.c renders rcgc_write_dot's pictures to SVG
     chromium                # headless, to check the monitor's page renders (tests/browser)
 )

@@ -255,6 +255,9 @@ typedef struct rcgc_state {
     struct trace_tables *trace;     /* rcgc's own memory; NULL while not tracing */
     size_t trace_current, trace_peak, trace_lost;
 
+    /* Names of return addresses (unwind.c), rcgc's own memory; NULL until
+       the first rcgc__symbolize. */
+    struct symbol_cache *symbols;
 
     rcgc_alloc_hook_fn alloc_hook;
     void *alloc_hook_arg;
