@@ -217,6 +217,69 @@ RCGC_API size_t rcgc_trace_tracer_memory(void);
    traced (made before tracing began, or while it was off); -1 + EINVAL. */
 RCGC_API int rcgc_trace_object_site(const void *obj, rcgc_write_fn out, void *arg);
 
+/* ---- memory profiling: snapshots (tracemalloc's Snapshot) ------------------- */
+
+/* A copy of the traces at one moment: each trace's traceback resolved to
+   text (file, line, function), its type's name and its bytes.  It owns all
+   it shows: it outlives rcgc_trace_stop, and a dump loaded in another
+   process prints the same.  rcgc's own memory, not in rcgc_memory_in_use. */
+typedef struct rcgc_snapshot rcgc_snapshot;
+
+/* Statistics keys (tracemalloc's key_type).  By type, "(storage)" names
+   blocks made for no type.  The cumulative keys (tracemalloc's
+   cumulative=True) count each block under every file or line of its
+   traceback, once per key even if frames repeat it. */
+typedef enum {
+    RCGC_BY_TYPE,
+    RCGC_BY_FILENAME,
+    RCGC_BY_LINENO,
+    RCGC_BY_TRACEBACK,
+    RCGC_BY_FILENAME_CUMULATIVE,
+    RCGC_BY_LINENO_CUMULATIVE
+} rcgc_key;
+
+/* tracemalloc.take_snapshot(): NULL + EINVAL while not tracing (tracemalloc
+   raises), NULL + ENOMEM. */
+RCGC_API rcgc_snapshot *rcgc_snapshot_take(void);
+RCGC_API void rcgc_snapshot_free(rcgc_snapshot *s);   /* NULL: nothing */
+/* Writes s to path (src/snapshot.c has the format: versioned, fixed-width
+   little-endian, checksummed).  0, or -1 + errno: EINVAL (NULL), ENOMEM,
+   fopen's or a write's errno (EIO when it gives none); a file left
+   incomplete is removed. */
+RCGC_API int rcgc_snapshot_dump(const rcgc_snapshot *s, const char *path);
+/* Reads a dump.  NULL + errno: fopen's, EIO (a read failed), EINVAL (not
+   a snapshot dump of this version: cut, foreign or damaged), ENOMEM. */
+RCGC_API rcgc_snapshot *rcgc_snapshot_load(const char *path);
+/* Snapshot.filter_traces([Filter(include, file_pattern)]) in place: keeps
+   the traces whose most recent frame's file matches file_pattern
+   (fnmatch(3), no flags: `*` matches `/` too) if include, those whose file
+   does not if not (tracemalloc's default all_frames=False).  0, or
+   -1 + EINVAL (NULL). */
+RCGC_API int rcgc_snapshot_filter(rcgc_snapshot *s, bool include, const char *file_pattern);
+/* Snapshot.statistics(key) printed, largest first (by size, then count,
+   then key, all descending, as tracemalloc sorts); limit 0: all.  One line
+   a call of out:
+     [ Top 10 lines ]
+     app.c:120: size=576 KiB, count=4, average=144 KiB
+   headings "types", "files", "lines", "tracebacks" (", cumulative" after
+   them for the cumulative keys), the number being the limit (the number of
+   statistics when limit is 0); by type "closure: size=...", by file
+   "app.c: size=...", by traceback the most recent frame's file:line, then
+   each frame, most recent first, "  app.c:120 in main".  Sizes as
+   tracemalloc's (B, KiB, MiB...).  Prints nothing and sets errno on
+   EINVAL (NULL s, bad key) or ENOMEM. */
+RCGC_API void rcgc_snapshot_print_top(const rcgc_snapshot *s, rcgc_key key, size_t limit,
+                                      rcgc_write_fn out, void *arg);
+/* Snapshot.compare_to(before, key) printed, largest change first (by |size
+   change|, size, |count change|, count, key):
+     [ Top 10 differences by lines ]
+     app.c:120: size=576 KiB (+576 KiB), count=4 (+4), average=144 KiB
+   a key only in before reads "size=0 B (-576 KiB), count=0 (-4)".  Errors
+   as rcgc_snapshot_print_top. */
+RCGC_API void rcgc_snapshot_print_compare(const rcgc_snapshot *now, const rcgc_snapshot *before,
+                                          rcgc_key key, size_t limit, rcgc_write_fn out,
+                                          void *arg);
+
 /* ---- memory profiling: regions ----------------------------------------------- */
 
 /* memory_profiler, by region.  Between begin and the matching end, every

@@ -86,6 +86,17 @@ static inline node *new_node(const rcgc_type *t, int id)
     return n;
 }
 
+/* What rcgc_memory_in_use counts for one object of type t (header and
+   body).  The plain function: no site of its own while tracing. */
+static inline size_t bytes_of(const rcgc_type *t)
+{
+    size_t before = rcgc_memory_in_use();
+    void *obj = (rcgc_new)(t);
+    size_t bytes = rcgc_memory_in_use() - before;
+    rcgc_decref(obj);
+    return bytes;
+}
+
 /* n->slot[i] = target, with the reference accounting of an assignment. */
 static inline void link_slot(node *n, int i, void *target)
 {

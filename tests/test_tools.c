@@ -23,16 +23,6 @@ static const rcgc_type closure_type = {"closure", sizeof(node), node_traverse, n
                                        NULL, NULL};
 static const rcgc_type env_type = {"env", sizeof(node), node_traverse, node_clear, NULL, NULL};
 
-/* What rcgc_memory_in_use counts for one object of type t. */
-static size_t bytes_of_one(const rcgc_type *t)
-{
-    size_t before = rcgc_memory_in_use();
-    void *obj = rcgc_new(t);
-    size_t bytes = rcgc_memory_in_use() - before;
-    rcgc_decref(obj);
-    return bytes;
-}
-
 static size_t census_of(const rcgc_type *t, size_t *bytes)
 {
     rcgc_type_count counts[64];
@@ -57,8 +47,8 @@ TEST(census_counts_every_type_with_or_without_traverse)
     size_t wbytes, lbytes;
     CHECK_EQ(census_of(&widget_type, &wbytes), 3);
     CHECK_EQ(census_of(&leafy_type, &lbytes), 2);
-    CHECK_EQ(wbytes, 3 * bytes_of_one(&widget_type));   /* what memory in use counts */
-    CHECK_EQ(lbytes, 2 * bytes_of_one(&leafy_type));
+    CHECK_EQ(wbytes, 3 * bytes_of(&widget_type));   /* what memory in use counts */
+    CHECK_EQ(lbytes, 2 * bytes_of(&leafy_type));
     rcgc_decref(l[0]);
     CHECK_EQ(census_of(&leafy_type, NULL), 1);
     rcgc_decref(l[1]);
@@ -329,7 +319,7 @@ TEST(leakcheck_reports_exactly_what_was_made_and_kept)
              "      [0] -> <widget 0x?> refcount 1\n"
              "  1 x leafy (%zu bytes), for example:\n"
              "    <leafy 0x?> refcount 1, held from outside (1 reference not from tracked objects)\n",
-             2 * bytes_of_one(&widget_type), bytes_of_one(&leafy_type));
+             2 * bytes_of(&widget_type), bytes_of(&leafy_type));
     CHECK_STR(captured_masked(&out), expected);
     capture_reset(&out);
     CHECK_EQ(rcgc_leakcheck_end(capture_write, &out), 0);   /* no check open */
@@ -382,10 +372,10 @@ TEST(leak_report_at_exit_groups_what_is_alive)
              "    <widget 0x?> refcount 2, held from outside (1 reference not from tracked objects)\n"
              "uncollectable garbage: 1 object\n"
              "  <clearless 0x?> refcount 2\n",
-             bytes_of_one(&clearless_type) + bytes_of_one(&leafy_type) +
-                 bytes_of_one(&rcgc_list_type) + bytes_of_one(&widget_type),
-             bytes_of_one(&clearless_type), bytes_of_one(&leafy_type),
-             bytes_of_one(&rcgc_list_type), bytes_of_one(&widget_type));
+             bytes_of(&clearless_type) + bytes_of(&leafy_type) +
+                 bytes_of(&rcgc_list_type) + bytes_of(&widget_type),
+             bytes_of(&clearless_type), bytes_of(&leafy_type),
+             bytes_of(&rcgc_list_type), bytes_of(&widget_type));
     CHECK_STR(captured_masked(&masked), expected);
 }
 

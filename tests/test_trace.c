@@ -12,15 +12,6 @@
 
 static capture out;
 
-static size_t bytes_of(const rcgc_type *t)
-{
-    size_t before = rcgc_memory_in_use();
-    void *obj = (rcgc_new)(t);
-    size_t bytes = rcgc_memory_in_use() - before;
-    rcgc_decref(obj);
-    return bytes;
-}
-
 static size_t traced_now(void)
 {
     size_t current, peak;
