@@ -986,6 +986,51 @@ static void profile_regions_capture(void)
     unlink(path);
 }
 
+/* Lines of a compare that changed nothing ("(+0 B), count=N (+0)"). */
+static size_t unchanged_lines;
+static void count_unchanged(const char *text, void *arg)
+{
+    (void)arg;
+    lines_written++;
+    unchanged_lines += strstr(text, " (+0 B), count=") && strstr(text, " (+0)");
+}
+
+/* Snapshots are rcgc's own memory: taking, printing, dumping and loading
+   one never asks the hook, whatever the traced heap lost to refusals. */
+static void snapshots(void)
+{
+    size_t rounds = sized(12, 8);
+    char path[] = "/tmp/rcgc-faults-snapshot-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd >= 0) close(fd);
+    CHECK_EQ(rcgc_trace_start(1), 0);
+    void *list = GOT(rcgc_list_new());
+    for (size_t i = 0; i < rounds; i++) {
+        node *n = GOT(new_node(&plain_type, (int)i));
+        if (n && list) DID(rcgc_list_append(list, n));
+        drop(n);
+    }
+    rcgc_snapshot *s = rcgc_snapshot_take();
+    CHECK(s != NULL);
+    drop(list);
+    rcgc_trace_stop();
+    lines_written = 0;
+    rcgc_snapshot_print_top(s, RCGC_BY_LINENO, 0, count_line, NULL);
+    EXACT_EQ(lines_written, 4);   /* heading; the list, the nodes, the list's storage */
+    size_t shown = lines_written;
+    CHECK_EQ(rcgc_snapshot_dump(s, path), 0);
+    rcgc_snapshot *t = rcgc_snapshot_load(path);
+    CHECK(t != NULL);
+    lines_written = unchanged_lines = 0;
+    rcgc_snapshot_print_compare(t, s, RCGC_BY_LINENO, 0, count_unchanged, NULL);
+    CHECK_EQ(lines_written, shown);
+    CHECK_EQ(unchanged_lines, shown - 1);
+    rcgc_snapshot_free(t);
+    rcgc_snapshot_free(s);
+    unlink(path);
+}
+
 /* ---- the driver ------------------------------------------------------------------- */
 
 typedef struct fault_scenario {
@@ -1011,6 +1056,7 @@ static const fault_scenario scenarios[] = {
     {"write_dot", write_dot},
     {"monitor_samples", monitor_samples},
     {"profile_regions_capture", profile_regions_capture},
+    {"snapshots", snapshots},
 };
 enum { NSCENARIOS = sizeof scenarios / sizeof scenarios[0] };
 
