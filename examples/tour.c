@@ -9,6 +9,7 @@
  * Build and run: scripts/tour.sh
  */
 #include <rcgc.h>
+#include <rcgc_tools.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -51,6 +52,11 @@ static void write_to_stdout(const char *text, void *arg)
 {
     (void)arg;
     fputs(text, stdout);
+}
+
+static void discard(const char *text, void *arg)
+{
+    (void)text, (void)arg;
 }
 
 /* ---- the types the tutorials use ----------------------------------------- */
@@ -378,6 +384,55 @@ static void debug_stats(void)
     rcgc_decref(kept);
 }
 
+static void finding_a_leak(void)
+{
+    step("8. Finding a leak: objgraph's growth and a chain to what holds it");
+    printf("(examples/leak_hunt.c does this inside a unit test)\n");
+    py("objgraph.show_growth()  # baseline", "rcgc_show_growth(0, discard, NULL);");
+    rcgc_show_growth(0, discard, NULL);
+    void *cache = must(rcgc_list_new());
+    py("cache = [[], [], []]", "... rcgc_list_append(cache, item) x 3");
+    for (int i = 0; i < 3; i++) {
+        void *item = must(rcgc_list_new());
+        must_ok(rcgc_list_append(cache, item));
+        rcgc_decref(item);
+    }
+    py("objgraph.show_growth()", "rcgc_show_growth(0, write_to_stdout, NULL);");
+    rcgc_show_growth(0, write_to_stdout, NULL);
+    void *last = rcgc_list_get(cache, 2);
+    py("objgraph.find_backref_chain(item, ...)", "rcgc_why_alive(item, write_to_stdout, NULL);");
+    rcgc_why_alive(last, write_to_stdout, NULL);
+    rcgc_decref(cache);
+}
+
+static void profiling_memory(void)
+{
+    step("9. Profiling memory: tracemalloc, by line and by type");
+    printf("(examples/profile.c adds phases, regions and a capture for rcgc-report)\n");
+    py("tracemalloc.start()", "rcgc_trace_start(1);");
+    rcgc_trace_start(1);
+    void *rows = must(rcgc_list_new());
+    py("rows = [[] for i in range(1000)]", "... rcgc_list_append(rows, row) x 1000");
+    for (int i = 0; i < 1000; i++) {
+        void *row = must(rcgc_list_new());
+        must_ok(rcgc_list_append(rows, row));
+        rcgc_decref(row);
+    }
+    size_t current, peak;
+    py("tracemalloc.get_traced_memory()", "rcgc_trace_get_memory(&current, &peak);");
+    rcgc_trace_get_memory(&current, &peak);
+    printf("(%zu, %zu)\n", current, peak);
+    py("snapshot = tracemalloc.take_snapshot()", "rcgc_snapshot *s = rcgc_snapshot_take();");
+    rcgc_snapshot *snapshot = must(rcgc_snapshot_take());
+    py("snapshot.statistics('lineno')[:3]",
+       "rcgc_snapshot_print_top(s, RCGC_BY_LINENO, 3, ...);");
+    rcgc_snapshot_print_top(snapshot, RCGC_BY_LINENO, 3, write_to_stdout, NULL);
+    rcgc_snapshot_free(snapshot);
+    rcgc_decref(rows);
+    py("tracemalloc.stop()", "rcgc_trace_stop();");
+    rcgc_trace_stop();
+}
+
 int main(void)
 {
     /* Tour output is read line by line beside the debug lines. */
@@ -390,5 +445,7 @@ int main(void)
     finalizers_in_a_cycle();
     disable_and_enable();
     debug_stats();
+    finding_a_leak();
+    profiling_memory();
     return 0;
 }
