@@ -17,10 +17,11 @@
  * right), or uses the register for data, which ends the walk at once or, if
  * the data looks like a frame on the stack, gives a few wrong pcs.
  *
- * The walk is safe against any chain: every frame pointer it follows must
- * be aligned, above the previous one and below the top of this thread's
- * stack (pthread_getattr_np, looked up once per thread), so every read is
- * of live stack; the first that is not ends the walk.
+ * The walk is safe against any chain: it runs only on the thread's own
+ * stack (pthread_getattr_np, looked up once per thread; not on a
+ * coroutine's or a signal stack), and every frame pointer it follows must
+ * be aligned, above the previous one and below the top of that stack, so
+ * every read is of live stack; the first that is not ends the walk.
  *
  * Symbolization reads the debug information with libdw (elfutils) when the
  * build has it (RCGC_HAVE_LIBDW): function from the symbol table, file and
@@ -47,25 +48,27 @@
 
 /* ---- unwinding -------------------------------------------------------------------- */
 
-/* The top (highest address) of this thread's stack; NULL until known or
-   when it cannot be known (then nothing is unwound). */
-static _Thread_local char *stack_top;
-static _Thread_local bool stack_top_looked_up;
+#if defined(__x86_64__) || defined(__i386__) || defined(__aarch64__)
+/* Frame records there: fp[0] the caller's frame pointer, fp[1] the return
+   address. */
 
-static char *this_stack_top(void)
+/* This thread's stack, [stack_low, stack_top): looked up once per thread;
+   both NULL when it cannot be known (then nothing is unwound). */
+static _Thread_local char *stack_low, *stack_top;
+static _Thread_local bool stack_looked_up;
+
+static void look_up_stack(void)
 {
-    if (__builtin_expect(!stack_top_looked_up, 0)) {
-        stack_top_looked_up = true;
-        pthread_attr_t attr;
-        void *low;
-        size_t size;
-        if (pthread_getattr_np(pthread_self(), &attr) == 0) {
-            if (pthread_attr_getstack(&attr, &low, &size) == 0)
-                stack_top = (char *)low + size;
-            pthread_attr_destroy(&attr);
-        }
+    stack_looked_up = true;
+    pthread_attr_t attr;
+    void *low;
+    size_t size;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0) return;
+    if (pthread_attr_getstack(&attr, &low, &size) == 0) {
+        stack_low = low;
+        stack_top = (char *)low + size;
     }
-    return stack_top;
+    pthread_attr_destroy(&attr);
 }
 
 /* A frame pointer that may be followed: aligned, above `above`, and with
@@ -79,10 +82,14 @@ static inline bool frame_ok(const void *fp, const void *above, const char *top)
 int rcgc__unwind(void **pcs, int max)
 {
     void **fp = rcgc__state.entry_frame;
-    char *top = this_stack_top();
-    void *here = __builtin_frame_address(0);
+    char *here = __builtin_frame_address(0);
+    if (__builtin_expect(!stack_looked_up, 0)) look_up_stack();
+    char *top = stack_top;
     int n = 0;
-    if (max <= 0 || !fp || !top || !frame_ok(fp, here, top)) return 0;
+    /* Running on another stack than the thread's (a coroutine's, a signal
+       handler's), nothing says which addresses above here are mapped. */
+    if (max <= 0 || !fp || here < stack_low || here >= top || !frame_ok(fp, here, top))
+        return 0;
     /* fp is the entry point's frame: fp[1] returns into its caller, frame 0
        of the traceback (the header's macros named it); fp[0] is that
        caller's frame, whose return address is the first pc wanted. */
@@ -97,6 +104,13 @@ int rcgc__unwind(void **pcs, int max)
     }
     return n;
 }
+#else
+int rcgc__unwind(void **pcs, int max)
+{
+    (void)pcs, (void)max;   /* frame records laid out otherwise: not yet */
+    return 0;
+}
+#endif
 
 /* ---- symbolization ------------------------------------------------------------------ */
 

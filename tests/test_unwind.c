@@ -16,6 +16,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <ucontext.h>
 
 #include "internal.h"
 #include "rcgc_tools.h"
@@ -264,6 +265,32 @@ TEST(a_traced_allocation_has_its_callers)
     rcgc_decref(obj);
     rcgc_trace_stop();
     rcgc__symbolize_forget();
+}
+
+/* On a stack of its own (a coroutine's), the walk cannot know which
+   addresses are mapped, so it gives nothing. */
+static ucontext_t main_context, coroutine_context;
+static struct thread_result coroutine_result;
+static void coroutine(void)
+{
+    coroutine_result.n = outer(coroutine_result.pcs, 16);
+}
+
+TEST(unwind_on_a_coroutine_stack_gives_nothing)
+{
+    size_t size = 256 * 1024;
+    char *stack = malloc(size);
+    CHECK(stack != NULL);
+    if (!stack) return;
+    coroutine_result.n = -1;
+    CHECK_EQ(getcontext(&coroutine_context), 0);
+    coroutine_context.uc_stack.ss_sp = stack;
+    coroutine_context.uc_stack.ss_size = size;
+    coroutine_context.uc_link = &main_context;
+    makecontext(&coroutine_context, coroutine, 0);
+    CHECK_EQ(swapcontext(&main_context, &coroutine_context), 0);
+    CHECK_EQ(coroutine_result.n, 0);
+    free(stack);
 }
 
 TEST(symbolize_names_0_and_garbage_an_error)
