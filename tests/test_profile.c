@@ -517,7 +517,9 @@ TEST(capture_of_real_objects)
     char want[256];
     snprintf(want, sizeof want, "leaf: size=%zu B, count=3, average=%zu B\n", 3 * each, each);
     CHECK(strstr(out, want) != NULL);
+#ifndef RCGC_STRESS   /* where every allocation collects */
     CHECK(strstr(out, "\n1 collection, ") != NULL);
+#endif
     const char *text = read_text_file(path);
     CHECK(text && strstr(text, "\nc ") && strstr(text, "\np "));
 }

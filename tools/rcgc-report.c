@@ -15,6 +15,10 @@
  * header (the program was killed) is read up to its last complete record,
  * with one warning line on stderr.  The pages are single files with inline
  * SVG and no script or style fetched from anywhere.
+ *
+ * stats and compare also read snapshot dumps (rcgc_snapshot_dump), through
+ * the library's rcgc_snapshot_load and print functions, so they print what
+ * the program would have printed.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -25,6 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "rcgc_tools.h"
 
 /* ---- small helpers ------------------------------------------------------------ */
 
@@ -54,6 +60,12 @@ static void *xrealloc(void *p, size_t n)
             (arr) = xrealloc((arr), (cap) * sizeof *(arr));                  \
         }                                                                    \
     } while (0)
+
+/* qsort, which may not be given NULL even for no items */
+static void sort_items(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    if (n > 1) qsort(base, n, size, cmp);
+}
 
 /* tracemalloc's _format_size. */
 static void format_size(char *buf, size_t cap, double size, bool sign)
@@ -337,6 +349,18 @@ static void load_capture(capture *c, const char *path)
         fprintf(stderr, "rcgc-report: %s: no end record (the program stopped before the capture "
                 "ended); reporting what is complete\n", path);
     free(data);
+}
+
+static void free_capture(capture *c)
+{
+    for (size_t i = 0; i < c->nstrings; i++) free(c->strings[i]);
+    for (size_t i = 0; i < c->ntbs; i++) free(c->tbs[i].frames);
+    free(c->strings);
+    free(c->tbs);
+    free(c->events);
+    free(c->collections);
+    free(c->samples);
+    free(c->counts);
 }
 
 static const char *type_name(const capture *c, uint32_t type)
@@ -625,7 +649,8 @@ static const char USAGE[] =
     "\n"
     "commands:\n"
     "  stats FILE             what the program allocated, top N by type, line, file or traceback\n"
-    "  compare BEFORE AFTER   the same for two captures, with the differences\n"
+    "                         (FILE may also be a snapshot dump: rcgc_snapshot_dump)\n"
+    "  compare BEFORE AFTER   the same for two captures or two snapshot dumps, with the differences\n"
     "  leaks FILE             blocks allocated and never freed, by traceback\n"
     "  timeline FILE -o PAGE  memory over time per type, collections and pauses marked (HTML)\n"
     "  flamegraph FILE -o PAGE  memory at the peak by stack (HTML)\n"
@@ -642,11 +667,15 @@ static const char *command_help(const char *cmd)
                "the most bytes over the whole capture, in tracemalloc's format:\n"
                "  app.c:120: size=576 KiB, count=4, average=144 KiB\n"
                "--by line (default): file:line of the allocating call; file; type (blocks that\n"
-               "are not objects are \"(storage)\"); traceback (every frame, most recent first).\n";
+               "are not objects are \"(storage)\"); traceback (every frame, most recent first).\n"
+               "FILE may be a snapshot dump (rcgc_snapshot_dump): then the traces alive when it\n"
+               "was taken, as rcgc_snapshot_print_top prints them (no summary line).\n";
     if (!strcmp(cmd, "compare"))
         return "usage: rcgc-report compare [-n N] [--by type|line|file|traceback] BEFORE AFTER\n"
                "What AFTER allocated against what BEFORE did, by key, largest change first:\n"
-               "  app.c:120: size=576 KiB (+576 KiB), count=4 (+4), average=144 KiB\n";
+               "  app.c:120: size=576 KiB (+576 KiB), count=4 (+4), average=144 KiB\n"
+               "BEFORE and AFTER may be two snapshot dumps (rcgc_snapshot_dump): then the\n"
+               "traces alive when each was taken, as rcgc_snapshot_print_compare prints them.\n";
     if (!strcmp(cmd, "leaks"))
         return "usage: rcgc-report leaks [-n N] FILE\n"
                "Blocks allocated during the capture and not freed when it ended, grouped by\n"
@@ -745,24 +774,80 @@ static void summary(const capture *c)
            c->ncollections == 1 ? "" : "s", (double)pauses / 1e6, (double)longest / 1e6);
 }
 
+/* ---- snapshot dumps -------------------------------------------------------------------- */
+
+static bool is_snapshot(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char head[8];
+    bool yes = f && fread(head, 1, sizeof head, f) == sizeof head &&
+               memcmp(head, "RCGCSNAP", sizeof head) == 0;
+    if (f) fclose(f);
+    return yes;
+}
+
+static rcgc_snapshot *load_snapshot(const char *path)
+{
+    /* rcgc's switches would have this program trace or capture itself
+       (RCGC_TRACE_FILE might even name the file being read). */
+    static const char *const switches[] = {"RCGC_TRACE_FILE", "RCGC_TRACEMALLOC", "RCGC_MONITOR",
+                                           "RCGC_LEAK_REPORT"};
+    for (size_t i = 0; i < sizeof switches / sizeof switches[0]; i++) unsetenv(switches[i]);
+    rcgc_snapshot *s = rcgc_snapshot_load(path);
+    if (!s)
+        die(2, "%s: %s", path,
+            errno == EINVAL ? "not a snapshot dump this rcgc-report reads (version 1), or a cut "
+                              "or damaged one"
+                            : strerror(errno));
+    return s;
+}
+
+static void print_line(const char *line, void *arg)
+{
+    (void)arg;
+    fputs(line, stdout);
+}
+
+static const rcgc_key snapshot_key[] = {[BY_TYPE] = RCGC_BY_TYPE, [BY_LINE] = RCGC_BY_LINENO,
+                                        [BY_FILE] = RCGC_BY_FILENAME,
+                                        [BY_TRACEBACK] = RCGC_BY_TRACEBACK};
+
 static int cmd_stats(int argc, char **argv)
 {
     options o = parse_options("stats", argc, argv, 1, false);
+    if (is_snapshot(o.files[0])) {
+        rcgc_snapshot *s = load_snapshot(o.files[0]);
+        rcgc_snapshot_print_top(s, snapshot_key[o.by], o.limit, print_line, NULL);
+        rcgc_snapshot_free(s);
+        return 0;
+    }
     capture c;
     load_capture(&c, o.files[0]);
     summary(&c);
     groups g = {0};
     group_capture(&c, o.by, false, false, &g);
-    qsort(g.items, g.len, sizeof *g.items, by_size);
+    sort_items(g.items, g.len, sizeof *g.items, by_size);
     printf("[ Top %zu %s ]\n", o.limit, by_heading[o.by]);
     for (size_t i = 0; i < g.len && i < o.limit; i++) print_group(&g.items[i], o.by, false, NULL);
     free_groups(&g);
+    free_capture(&c);
     return 0;
 }
 
 static int cmd_compare(int argc, char **argv)
 {
     options o = parse_options("compare", argc, argv, 2, false);
+    bool snap_before = is_snapshot(o.files[0]), snap_after = is_snapshot(o.files[1]);
+    if (snap_before != snap_after)
+        die(2, "%s is a snapshot dump and %s is not: compare two captures or two dumps",
+            o.files[snap_before ? 0 : 1], o.files[snap_before ? 1 : 0]);
+    if (snap_before) {
+        rcgc_snapshot *b = load_snapshot(o.files[0]), *a = load_snapshot(o.files[1]);
+        rcgc_snapshot_print_compare(a, b, snapshot_key[o.by], o.limit, print_line, NULL);
+        rcgc_snapshot_free(a);
+        rcgc_snapshot_free(b);
+        return 0;
+    }
     capture before, after;
     load_capture(&before, o.files[0]);
     load_capture(&after, o.files[1]);
@@ -780,11 +865,13 @@ static int cmd_compare(int argc, char **argv)
         g->size_diff -= (int64_t)b->size;
         g->count_diff -= (int64_t)b->count;
     }
-    qsort(ga.items, ga.len, sizeof *ga.items, by_diff);
+    sort_items(ga.items, ga.len, sizeof *ga.items, by_diff);
     printf("[ Top %zu differences by %s ]\n", o.limit, by_heading[o.by]);
     for (size_t i = 0; i < ga.len && i < o.limit; i++) print_group(&ga.items[i], o.by, true, NULL);
     free_groups(&ga);
     free_groups(&gb);
+    free_capture(&before);
+    free_capture(&after);
     return 0;
 }
 
@@ -795,7 +882,7 @@ static int cmd_leaks(int argc, char **argv)
     load_capture(&c, o.files[0]);
     groups g = {0};
     group_capture(&c, BY_TRACEBACK, true, true, &g);
-    qsort(g.items, g.len, sizeof *g.items, by_size);
+    sort_items(g.items, g.len, sizeof *g.items, by_size);
     uint64_t bytes = 0, blocks = 0;
     for (size_t i = 0; i < g.len; i++) {
         bytes += g.items[i].size;
@@ -812,6 +899,7 @@ static int cmd_leaks(int argc, char **argv)
         print_group(&g.items[i], BY_TRACEBACK, false, suffix);
     }
     free_groups(&g);
+    free_capture(&c);
     return 0;
 }
 
@@ -904,7 +992,7 @@ static int cmd_timeline(int argc, char **argv)
         if (c.counts[i].bytes > peaks[j].peak) peaks[j].peak = c.counts[i].bytes;
         if (c.counts[i].bytes > ymax) ymax = c.counts[i].bytes;
     }
-    qsort(peaks, npeaks, sizeof *peaks, by_peak);
+    sort_items(peaks, npeaks, sizeof *peaks, by_peak);
     if (npeaks > 8) npeaks = 8;
 
     FILE *f = page_open(o.output);
@@ -979,6 +1067,7 @@ static int cmd_timeline(int argc, char **argv)
           "<span><i style=\"background:#bbb\"></i>young collections</span></p>\n</body></html>\n", f);
     page_close(f, o.output);
     free(peaks);
+    free_capture(&c);
     return 0;
 }
 
@@ -1117,6 +1206,7 @@ static int cmd_flamegraph(int argc, char **argv)
     page_close(f, o.output);
     for (size_t i = 0; i < t.len; i++) free(t.nodes[i].label);
     free(t.nodes);
+    free_capture(&c);
     return 0;
 }
 
