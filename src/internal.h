@@ -255,9 +255,12 @@ typedef struct rcgc_state {
     struct trace_tables *trace;     /* rcgc's own memory; NULL while not tracing */
     size_t trace_current, trace_peak, trace_lost;
 
-    /* Names of return addresses (unwind.c), rcgc's own memory; NULL until
-       the first rcgc__symbolize. */
-    struct symbol_cache *symbols;
+    /* Names of return addresses (unwind.c): pc -> name, in rcgc's own
+       memory; libdw's view of this process (libc's memory, held here where
+       leak checkers look), NULL until needed or when it cannot be had. */
+    ptrmap symbols;
+    struct Dwfl *dwfl;
+    bool dwfl_failed;
 
     rcgc_alloc_hook_fn alloc_hook;
     void *alloc_hook_arg;

@@ -28,7 +28,9 @@
  * line from DWARF line tables; otherwise function names come from dladdr,
  * which knows only exported symbols.  Each pc is resolved once; the answers
  * are kept in a ptrmap in rcgc's own memory (state.symbols), so a report
- * that prints a frame a thousand times resolves it once.
+ * that prints a frame a thousand times resolves it once.  libdw's Dwfl is
+ * opened at the first lookup and kept (state.dwfl) until
+ * rcgc__symbolize_forget.
  */
 #define _GNU_SOURCE   /* dladdr, pthread_getattr_np */
 #include <dlfcn.h>
@@ -122,14 +124,6 @@ typedef struct symbol {
     char text[];
 } symbol;
 
-struct symbol_cache {
-    ptrmap by_pc;        /* pc -> symbol */
-#ifdef RCGC_HAVE_LIBDW
-    Dwfl *dwfl;          /* this process's modules; NULL until needed or if it failed */
-    bool dwfl_failed;
-#endif
-};
-
 bool rcgc__symbolize_has_lines(void)
 {
 #ifdef RCGC_HAVE_LIBDW
@@ -145,27 +139,28 @@ static const Dwfl_Callbacks dwfl_callbacks = {
     .find_debuginfo = dwfl_standard_find_debuginfo,
 };
 
-/* Report the modules mapped now; true if the report worked. */
+/* Report the modules mapped now; true if the report could be made (a
+   module that cannot be read is simply not known). */
 static bool dwfl_report_process(Dwfl *dwfl, bool again)
 {
     if (again)
         dwfl_report_begin_add(dwfl);
     else
         dwfl_report_begin(dwfl);
-    int bad = dwfl_linux_proc_report(dwfl, getpid());
-    return dwfl_report_end(dwfl, NULL, NULL) == 0 && bad == 0;
+    (void)dwfl_linux_proc_report(dwfl, getpid());
+    return dwfl_report_end(dwfl, NULL, NULL) == 0;
 }
 
-static Dwfl *process_dwfl(struct symbol_cache *C)
+static Dwfl *process_dwfl(rcgc_state *S)
 {
-    if (C->dwfl || C->dwfl_failed) return C->dwfl;
-    C->dwfl = dwfl_begin(&dwfl_callbacks);
-    if (C->dwfl && !dwfl_report_process(C->dwfl, false)) {
-        dwfl_end(C->dwfl);
-        C->dwfl = NULL;
+    if (S->dwfl || S->dwfl_failed) return S->dwfl;
+    S->dwfl = dwfl_begin(&dwfl_callbacks);
+    if (S->dwfl && !dwfl_report_process(S->dwfl, false)) {
+        dwfl_end(S->dwfl);
+        S->dwfl = NULL;
     }
-    C->dwfl_failed = !C->dwfl;
-    return C->dwfl;
+    S->dwfl_failed = !S->dwfl;
+    return S->dwfl;
 }
 
 /* dwfl_module_getsrc finds the compilation unit through .debug_aranges,
@@ -184,10 +179,10 @@ static const char *line_from_units(Dwfl_Module *mod, uintptr_t addr, int *lineno
 }
 
 /* Function, file and line from the debug information. */
-static void resolve_dwfl(struct symbol_cache *C, uintptr_t addr, const char **func,
-                         const char **file, int *line)
+static void resolve_dwfl(rcgc_state *S, uintptr_t addr, const char **func, const char **file,
+                         int *line)
 {
-    Dwfl *dwfl = process_dwfl(C);
+    Dwfl *dwfl = process_dwfl(S);
     if (!dwfl) return;
     Dwfl_Module *mod = dwfl_addrmodule(dwfl, addr);
     if (!mod) {
@@ -212,15 +207,15 @@ static void resolve_dwfl(struct symbol_cache *C, uintptr_t addr, const char **fu
 
 /* Resolve pc from scratch into a new symbol (rcgc's own memory), or into
    *tmp when that memory is refused. */
-static symbol *resolve(struct symbol_cache *C, const void *pc, symbol *tmp, size_t tmp_cap)
+static symbol *resolve(rcgc_state *S, const void *pc, symbol *tmp, size_t tmp_cap)
 {
     uintptr_t addr = (uintptr_t)pc - 1;   /* inside the call, not after it */
     const char *func = NULL, *file = NULL;
     int line = 0;
 #ifdef RCGC_HAVE_LIBDW
-    resolve_dwfl(C, addr, &func, &file, &line);
+    resolve_dwfl(S, addr, &func, &file, &line);
 #else
-    (void)C;
+    (void)S;
 #endif
     Dl_info info;
     if (!func && dladdr((void *)addr, &info) && info.dli_sname) func = info.dli_sname;
@@ -261,20 +256,13 @@ int rcgc__symbolize(const void *pc, char *func, size_t func_cap, char *file, siz
         errno = ENOENT;
         return -1;
     }
-    if (!S->symbols) S->symbols = rcgc__own_calloc(sizeof *S->symbols);
-    struct symbol_cache *C = S->symbols;
     union { symbol s; char bytes[sizeof(symbol) + 1024]; } tmp;
-    ptrmap_slot *slot = C ? ptrmap_find(&C->by_pc, pc) : NULL;
+    ptrmap_slot *slot = ptrmap_find(&S->symbols, pc);
     symbol *s = slot ? slot->value : NULL;
-    bool drop = false;   /* s is own memory that the cache did not take */
+    bool drop = false;   /* s is own memory that the map did not take */
     if (!s) {
-        /* Without a cache (its memory refused), a cache of this call only. */
-        struct symbol_cache none = {0};
-        s = resolve(C ? C : &none, pc, &tmp.s, sizeof tmp);
-        drop = s != &tmp.s && !(C && ptrmap_put(&C->by_pc, pc, s));
-#ifdef RCGC_HAVE_LIBDW
-        if (none.dwfl) dwfl_end(none.dwfl);
-#endif
+        s = resolve(S, pc, &tmp.s, sizeof tmp);
+        drop = s != &tmp.s && !ptrmap_put(&S->symbols, pc, s);
     }
     int result = 0;
     if (s->found) {
@@ -292,13 +280,11 @@ int rcgc__symbolize(const void *pc, char *func, size_t func_cap, char *file, siz
 void rcgc__symbolize_forget(void)
 {
     rcgc_state *S = state();
-    struct symbol_cache *C = S->symbols;
-    if (!C) return;
-    PTRMAP_FOREACH(&C->by_pc, slot) rcgc__own_free(slot->value);
-    ptrmap_free(&C->by_pc);
+    PTRMAP_FOREACH(&S->symbols, slot) rcgc__own_free(slot->value);
+    ptrmap_free(&S->symbols);
 #ifdef RCGC_HAVE_LIBDW
-    if (C->dwfl) dwfl_end(C->dwfl);
+    if (S->dwfl) dwfl_end(S->dwfl);
 #endif
-    rcgc__own_free(C);
-    S->symbols = NULL;
+    S->dwfl = NULL;
+    S->dwfl_failed = false;
 }

@@ -1031,6 +1031,51 @@ static void snapshots(void)
     unlink(path);
 }
 
+/* Traces of several frames (unwind.c): the walk allocates nothing and the
+   names come from rcgc's own memory, so an object made under refusals has
+   the same traceback as with nothing refused: its site, then the frame
+   that called traced_list (the first two lines are compared; further up,
+   how far the walk gets depends on the build's frame pointers). */
+static char traceback_unrefused[2][512];
+static char traceback_now[2][512];
+static void keep_first_lines(const char *text, void *arg)
+{
+    (void)arg;
+    if (lines_written < 2) snprintf(traceback_now[lines_written], 512, "%s", text);
+    lines_written++;
+}
+
+static void *volatile frame_kept;
+__attribute__((noinline)) static void *traced_list(size_t rounds)
+{
+    frame_kept = __builtin_frame_address(0);   /* a frame pointer of its own */
+    void *list = GOT(rcgc_list_new());
+    for (size_t i = 0; i < rounds && list; i++) {
+        node *n = GOT(new_node(&plain_type, (int)i));
+        if (n) DID(rcgc_list_append(list, n));
+        drop(n);
+    }
+    return frame_kept ? list : NULL;
+}
+
+static void traces_with_frames(void)
+{
+    CHECK_EQ(rcgc_trace_start(16), 0);
+    void *list = traced_list(sized(12, 8));
+    if (list) {
+        lines_written = 0;
+        memset(traceback_now, 0, sizeof traceback_now);
+        CHECK_EQ(rcgc_trace_object_site(list, keep_first_lines, NULL), 0);
+        CHECK(lines_written >= 2);
+        CHECK(strstr(traceback_now[0], " in traced_list\n") != NULL);
+        if (F.fail_at == 0) memcpy(traceback_unrefused, traceback_now, sizeof traceback_now);
+        CHECK_STR(traceback_now[0], traceback_unrefused[0]);
+        CHECK_STR(traceback_now[1], traceback_unrefused[1]);
+    }
+    drop(list);
+    rcgc_trace_stop();
+}
+
 /* ---- the driver ------------------------------------------------------------------- */
 
 typedef struct fault_scenario {
@@ -1057,6 +1102,7 @@ static const fault_scenario scenarios[] = {
     {"monitor_samples", monitor_samples},
     {"profile_regions_capture", profile_regions_capture},
     {"snapshots", snapshots},
+    {"traces_with_frames", traces_with_frames},
 };
 enum { NSCENARIOS = sizeof scenarios / sizeof scenarios[0] };
 

@@ -347,7 +347,7 @@ TEST(symbolize_fits_the_buffers)
 }
 
 /* The answers are the same whichever allocation of rcgc's own memory is
-   refused (the cache, an entry, the map's growth), and the same from the
+   refused (an entry, the map's growth), and the same from the
    cache afterwards: for the chain's pcs (named with libdw, unknown without)
    and libc's. */
 TEST(symbolize_gives_the_same_answers_with_its_memory_refused)
