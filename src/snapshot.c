@@ -579,14 +579,16 @@ void rcgc_snapshot_print_compare(const rcgc_snapshot *now, const rcgc_snapshot *
         statistic st;
         if (c <= 0) {
             st = a.items[i];
-            st.size_diff = (int64_t)st.size - (c == 0 ? (int64_t)b.items[j].size : 0);
-            st.count_diff = (int64_t)st.count - (c == 0 ? (int64_t)b.items[j].count : 0);
+            /* Differences in unsigned arithmetic: a loaded dump's sums may
+               be anything, and signed overflow is undefined. */
+            st.size_diff = (int64_t)(st.size - (c == 0 ? b.items[j].size : 0));
+            st.count_diff = (int64_t)(st.count - (c == 0 ? b.items[j].count : 0));
             i++;
             j += c == 0;
         } else {
             st = b.items[j++];
-            st.size_diff = -(int64_t)st.size;
-            st.count_diff = -(int64_t)st.count;
+            st.size_diff = (int64_t)(0 - st.size);
+            st.count_diff = (int64_t)(0 - st.count);
             st.size = st.count = 0;
         }
         d[len++] = st;

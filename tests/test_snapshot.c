@@ -408,7 +408,7 @@ TEST(sizes_are_formatted_as_tracemalloc_formats_them)
         const char *text;
     } sizes[] = {{10239, "10239 B"},      {10240, "10.0 KiB"},    {102376, "100.0 KiB"},
                  {102400, "100 KiB"},     {1023487, "999 KiB"},   {10485760, "10.0 MiB"},
-                 {UINT64_C(5) << 40, "5120 GiB"}};
+                 {UINT64_C(5) << 40, "5120 GiB"}, {UINT64_C(1) << 63, "8388608 TiB"}};
     paths_setup();
     static dump_writer w;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
@@ -428,6 +428,18 @@ TEST(sizes_are_formatted_as_tracemalloc_formats_them)
         snprintf(want, sizeof want, "[ Top 10 files ]\nx.c: size=%s, count=1, average=%s\n",
                  sizes[i].text, sizes[i].text);
         CHECK_STR(top(s, RCGC_BY_FILENAME, 10), want);
+        /* Against itself and as a key gone: no overflow at 2^63 (UBSan). */
+        snprintf(want, sizeof want,
+                 "[ Top 10 differences by files ]\nx.c: size=%s (+0 B), count=1 (+0), average=%s\n",
+                 sizes[i].text, sizes[i].text);
+        CHECK_STR(compare(s, s, RCGC_BY_FILENAME, 10), want);
+        rcgc_snapshot *t = rcgc_snapshot_load(path_a);
+        CHECK_EQ(rcgc_snapshot_filter(s, false, "x.c"), 0);
+        snprintf(want, sizeof want,
+                 "[ Top 10 differences by files ]\nx.c: size=0 B (-%s), count=0 (-1)\n",
+                 sizes[i].text);
+        CHECK_STR(compare(s, t, RCGC_BY_FILENAME, 10), want);
+        rcgc_snapshot_free(t);
         rcgc_snapshot_free(s);
     }
     unlink(path_a);
@@ -757,6 +769,79 @@ TEST(own_memory_refused_at_each_allocation_fails_cleanly)
     unlink(path_b);
     quiet_end();
 }
+
+#ifdef RCGC_REPORT
+/* What `rcgc-report args` writes (stderr too when asked with 2>&1), and
+   its exit status. */
+static int report(const char *args, char *text, size_t cap)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s' %s", RCGC_REPORT, args);
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    size_t n = fread(text, 1, cap - 1, p);
+    text[n] = '\0';
+    int status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST(rcgc_report_reads_snapshot_dumps_for_stats_and_compare)
+{
+    quiet_start();
+    blob_setup();
+    paths_setup();
+    rcgc_trace_start(1);
+    node *first = rcgc_new(&plain_type);
+    rcgc_snapshot *before = rcgc_snapshot_take();
+    heap h;
+    make_heap(&h);
+    rcgc_snapshot *now = rcgc_snapshot_take();
+    rcgc_trace_stop();
+    free_heap(&h);
+    rcgc_decref(first);
+    CHECK_EQ(rcgc_snapshot_dump(before, path_b), 0);
+    CHECK_EQ(rcgc_snapshot_dump(now, path_a), 0);
+
+    static char text[1 << 14], args[512];
+    snprintf(args, sizeof args, "stats %s", path_a);
+    CHECK_EQ(report(args, text, sizeof text), 0);
+    CHECK_STR(text, top(now, RCGC_BY_LINENO, 10));
+    snprintf(args, sizeof args, "stats -n 1 --by traceback %s", path_a);
+    CHECK_EQ(report(args, text, sizeof text), 0);
+    CHECK_STR(text, top(now, RCGC_BY_TRACEBACK, 1));
+    snprintf(args, sizeof args, "compare --by type %s %s", path_b, path_a);
+    CHECK_EQ(report(args, text, sizeof text), 0);
+    CHECK_STR(text, compare(now, before, RCGC_BY_TYPE, 10));
+    /* The program's own switches do not make the report capture itself
+       over the file it reads. */
+    snprintf(args, sizeof args, "stats --by file %s", path_a);
+    setenv("RCGC_TRACE_FILE", path_a, 1);
+    CHECK_EQ(report(args, text, sizeof text), 0);
+    unsetenv("RCGC_TRACE_FILE");
+    CHECK_STR(text, top(now, RCGC_BY_FILENAME, 10));
+
+    size_t n = 0;   /* a cut dump: one line, status 2 */
+    unsigned char *whole = file_bytes(path_a, &n);
+    write_bytes(path_a, whole, n / 2);
+    free(whole);
+    snprintf(args, sizeof args, "stats %s 2>&1", path_a);
+    CHECK_EQ(report(args, text, sizeof text), 2);
+    char want[256];
+    snprintf(want, sizeof want,
+             "rcgc-report: %s: not a snapshot dump this rcgc-report reads (version 1), or a cut "
+             "or damaged one\n", path_a);
+    CHECK_STR(text, want);
+    write_bytes(path_a, "rcgc-capture 1\n", 15);   /* a capture and a dump */
+    snprintf(args, sizeof args, "compare %s %s 2>&1", path_b, path_a);
+    CHECK_EQ(report(args, text, sizeof text), 2);
+    CHECK_CONTAINS(text, "is a snapshot dump and");
+    rcgc_snapshot_free(before);
+    rcgc_snapshot_free(now);
+    unlink(path_a);
+    unlink(path_b);
+    quiet_end();
+}
+#endif
 
 TEST(a_restart_forgets_and_a_snapshot_keeps)
 {
