@@ -336,11 +336,14 @@ TEST(symbolize_fits_the_buffers)
     if (rcgc__symbolize_has_lines()) {
         void *pcs[4];
         CHECK(outer(pcs, 4) >= 1);
-        char func[4] = "xyz", file[5];
+        char func[4] = "xyz", file[5], whole_file[512];
         int line = -1;
+        CHECK_EQ(rcgc__symbolize(pcs[0], NULL, 0, whole_file, sizeof whole_file, NULL), 0);
+        CHECK(ends_with(whole_file, "tests/test_unwind.c"));
         CHECK_EQ(rcgc__symbolize(pcs[0], func, sizeof func, file, sizeof file, &line), 0);
         CHECK_STR(func, "mid");        /* "middle", cut */
-        CHECK_STR(file, "/wor");       /* cut too; the path is absolute */
+        CHECK_EQ(strlen(file), 4);     /* cut too */
+        CHECK(strncmp(file, whole_file, 4) == 0);
         CHECK_EQ(line, middle_line);
     }
     rcgc__symbolize_forget();
