@@ -18,6 +18,8 @@
  *
  * A write error or a want of rcgc's own memory ends the capture: what was
  * written stays readable, and rcgc_capture_stop then returns the error.
+ * The capture belongs to the process that started it: a child of fork(2)
+ * stops its copy at once (pthread_atfork) and writes nothing.
  *
  * Tracebacks are keyed by their interned pointer (trace.h), checked against
  * a copy of their hash, length and first frame, since trace_stop frees them
@@ -30,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,7 +75,7 @@ typedef struct capture_file {
     size_t census_cap;
 } capture_file;
 
-static bool exit_hook_set;
+static bool hooks_set;
 
 static uint64_t now_ns(void)
 {
@@ -417,6 +420,23 @@ static void at_exit(void)
     if (rcgc__state.capturing) rcgc_capture_stop();
 }
 
+/* A child of fork(2) has a copy of the buffer and the file: were it to
+   write them, the parent's records would come twice and the two processes'
+   records would interleave.  The capture is the parent's; the child's
+   stops at once, writing nothing. */
+static void in_child(void)
+{
+    rcgc_state *S = &rcgc__state;
+    if (!S->capturing) return;
+    S->capturing = false;
+    rcgc__update_memory_observed(S);
+    close(S->capture->fd);
+    S->capture->fd = -1;
+    release(S);
+    rcgc__own_free(S->capture);
+    S->capture = NULL;
+}
+
 int rcgc_capture_start(const char *path)
 {
     rcgc_state *S = state();
@@ -446,15 +466,15 @@ int rcgc_capture_start(const char *path)
         errno = e;
         return -1;
     }
-    if (!exit_hook_set) {
-        if (atexit(at_exit) != 0) {
+    if (!hooks_set) {
+        if (atexit(at_exit) != 0 || pthread_atfork(NULL, NULL, in_child) != 0) {
             close(C->fd);
             C->fd = -1;
             release(S);
             errno = ENOMEM;
             return -1;
         }
-        exit_hook_set = true;
+        hooks_set = true;
     }
     C->start_ns = now_ns();
     struct timespec wall;

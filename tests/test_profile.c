@@ -12,6 +12,7 @@
 #include "harness.h"
 
 #include <fcntl.h>
+#include <time.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
@@ -495,6 +496,47 @@ TEST(report_reads_every_truncation)
             fprintf(stderr, "  cut at %zu: no warning: %s", n, err);
     }
     CHECK_EQ(bad, 0);
+}
+
+/* A child forked while capturing writes nothing (the capture is the
+   parent's); a program killed mid-capture leaves a file the report reads up
+   to its last whole record. */
+TEST(capture_fork_and_kill)
+{
+    const char *path = temp_path("fork.cap");
+    CHECK_EQ(rcgc_capture_start(path), 0);
+    workload();
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        bool stopped = !rcgc__state.capturing;
+        workload();
+        exit(stopped ? 0 : 1);   /* exit: the atexit hook runs, and must write nothing */
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK_EQ(rcgc_capture_stop(), 0);
+    char args[600];
+    snprintf(args, sizeof args, "stats '%s'", path);
+    CHECK_EQ(run_report(args, out, sizeof out, err, sizeof err), 0);
+    CHECK(strncmp(out, "8 allocations (1888 B), 4 frees (1168 B);", 41) == 0);
+    CHECK_STR(err, "");
+
+    const char *killed = temp_path("killed.cap");
+    pid = fork();
+    if (pid == 0) {
+        if (rcgc_capture_start(killed) != 0) _exit(1);
+        for (;;) workload();
+    }
+    struct timespec pause = {0, 100 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    snprintf(args, sizeof args, "leaks '%s'", killed);
+    CHECK_EQ(run_report(args, out, sizeof out, err, sizeof err), 0);
+    CHECK(strstr(err, "reporting what is complete") != NULL);
 }
 
 /* ---- end to end: real objects ---------------------------------------------------------- */
