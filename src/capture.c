@@ -125,22 +125,22 @@ static bool room(rcgc_state *S, size_t n)
     return true;
 }
 
+/* Digits straight to their place, the length found first (the hot path:
+   two records a block). */
 static char *put_u64(char *p, uint64_t v)
 {
-    char tmp[20];
-    int n = 0;
-    do tmp[n++] = (char)('0' + v % 10); while ((v /= 10) != 0);
-    while (n) *p++ = tmp[--n];
-    return p;
+    int n = 1;
+    for (uint64_t x = v; x >= 10; x /= 10) n++;
+    char *end = p + n;
+    do *--end = (char)('0' + v % 10); while ((v /= 10) != 0);
+    return p + n;
 }
 
 static char *put_hex(char *p, uintptr_t v)
 {
-    char tmp[2 * sizeof v];
-    int n = 0;
-    do tmp[n++] = "0123456789abcdef"[v & 15]; while ((v >>= 4) != 0);
-    while (n) *p++ = tmp[--n];
-    return p;
+    int n = v ? (int)((sizeof(unsigned long long) * 8 - (size_t)__builtin_clzll(v) + 3) / 4) : 1;
+    for (int i = n - 1; i >= 0; i--, v >>= 4) p[i] = "0123456789abcdef"[v & 15];
+    return p + n;
 }
 
 /* A record of kind k and up to 8 numbers, the first `hex_first` in hex. */
