@@ -107,6 +107,7 @@ typedef struct string_set {
     rcgc_snapshot *s;
     uint32_t *slots;   /* id + 1; 0: empty */
     size_t cap, strings_cap;
+    size_t frames_cap;  /* of s->frames, grown by doubling */
 } string_set;
 
 static uint64_t fnv1a(const void *p, size_t n, uint64_t h)
@@ -219,9 +220,15 @@ static bool add_traceback(string_set *set, const traceback *tb)
     snap_tb *t = &s->tbs[s->ntbs];
     t->first = (uint32_t)s->nframes;
     t->n = n;
-    snap_frame *frames = rcgc__own_realloc(s->frames, (s->nframes + n) * sizeof *frames);
-    if (!frames) return false;
-    s->frames = frames;
+    if (s->nframes + n > set->frames_cap) {
+        size_t cap = set->frames_cap ? set->frames_cap * 2 : 256;
+        while (cap < s->nframes + n) cap *= 2;
+        snap_frame *grown = rcgc__own_realloc(s->frames, cap * sizeof *grown);
+        if (!grown) return false;
+        s->frames = grown;
+        set->frames_cap = cap;
+    }
+    snap_frame *frames = s->frames;
     for (uint32_t i = 0; i < n; i++) {
         char text[1024], file[512];
         int line = 0;
@@ -296,7 +303,7 @@ rcgc_snapshot *rcgc_snapshot_take(void)
     rcgc__trace_foreach(count_trace, &g);
     rcgc_snapshot *s = rcgc__own_calloc(sizeof *s);
     g.items = own_array(g.cap, sizeof *g.items);
-    string_set set = {s, NULL, 0, 0};
+    string_set set = {s, NULL, 0, 0, 0};
     bool ok = s && g.items;
     if (ok) {
         s->limit = (uint32_t)S->trace_nframes;
@@ -450,8 +457,10 @@ static bool group_by(const rcgc_snapshot *s, stats *out)
         size_t start = out->len;
         for (uint32_t k = 0; k < frames; k++) {
             statistic st = {s, g->tb, f[k].file, f[k].line, g->type, g->size, g->count, 0, 0};
-            bool seen = false;   /* a key counted once per block */
-            for (size_t j = start; j < out->len && !seen; j++) seen = key_cmp(&out->items[j], &st) == 0;
+            bool seen = false;   /* a key counted once per block (one snapshot: equal ids) */
+            for (size_t j = start; j < out->len && !seen; j++)
+                seen = out->items[j].file == st.file &&
+                       (sort_key == RCGC_BY_FILENAME_CUMULATIVE || out->items[j].line == st.line);
             if (!seen) out->items[out->len++] = st;
         }
     }
