@@ -180,11 +180,14 @@ int rcgc_watch(void *obj, const char *why)
     return 0;
 }
 
-static const ptrmap *order_map;
+typedef struct watched_item {
+    uint64_t order;
+    void *obj;
+} watched_item;
+
 static int by_watch_order(const void *a, const void *b)
 {
-    const watch_entry *x = ptrmap_find(order_map, *(void *const *)a)->value;
-    const watch_entry *y = ptrmap_find(order_map, *(void *const *)b)->value;
+    const watched_item *x = a, *y = b;
     return x->order < y->order ? -1 : x->order > y->order;
 }
 
@@ -192,24 +195,27 @@ size_t rcgc_check_watched(rcgc_write_fn out, void *arg)
 {
     rcgc_state *S = state();
     rcgc_collect(RCGC_NUM_GENERATIONS - 1);
-    gathered g;
-    if (!S->watched.len || !gather_keys(&S->watched, &g)) return 0;
-    order_map = &S->watched;
-    qsort(g.objs, g.len, sizeof *g.objs, by_watch_order);
-    size_t n = g.len;
-    for (size_t i = 0; i < g.len; i++) {
-        ptrmap_slot *s = ptrmap_find(&S->watched, g.objs[i]);
+    if (!S->watched.len) return 0;
+    watched_item *items = rcgc__own_calloc(S->watched.len * sizeof *items);
+    if (!items) return 0;
+    size_t n = 0;
+    PTRMAP_FOREACH(&S->watched, s)
+        items[n++] = (watched_item){((const watch_entry *)s->value)->order, (void *)s->key};
+    qsort(items, n, sizeof *items, by_watch_order);
+    for (size_t i = 0; i < n; i++) {
+        void *obj = items[i].obj;
+        ptrmap_slot *s = ptrmap_find(&S->watched, obj);
         if (!s) continue;   /* the sink freed it */
         const watch_entry *e = s->value;
-        const rcgc_type *t = head_type(head_of(g.objs[i]));
+        const rcgc_type *t = head_type(head_of(obj));
         if (e->why)
-            rcgc__print_to(out, arg, "watched <%s %p> is still alive (%s):\n", t->name,
-                           g.objs[i], e->why);
+            rcgc__print_to(out, arg, "watched <%s %p> is still alive (%s):\n", t->name, obj,
+                           e->why);
         else
-            rcgc__print_to(out, arg, "watched <%s %p> is still alive:\n", t->name, g.objs[i]);
-        rcgc__print_chain(g.objs[i], out, arg, "  ");
+            rcgc__print_to(out, arg, "watched <%s %p> is still alive:\n", t->name, obj);
+        rcgc__print_chain(obj, out, arg, "  ");
     }
-    rcgc__own_free(g.objs);
+    rcgc__own_free(items);
     return n;
 }
 
