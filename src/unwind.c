@@ -3,8 +3,8 @@
  * names.
  *
  * Unwinding walks frame pointers, chosen by measurement (BENCHMARKS.md,
- * "Unwinding for traces"): 16 frames from a 25-deep recursion cost 20-35 ns
- * this way, 190-430 ns with libunwind's unw_backtrace and 4.6-7.3 us with
+ * "Unwinding for traces"): 16 frames from a 25-deep recursion cost 34 ns
+ * this way, 170-190 ns with libunwind's unw_backtrace and 3.5-4.6 us with
  * glibc's backtrace(); only the walk fits issue 8's budget of 4x the untraced
  * create-and-free time.  The walk starts at the frame of the public entry
  * point that is running (state.entry_frame, which its *_at function
