@@ -144,7 +144,7 @@ static const traceback *intern_traceback(struct trace_tables *T, const trace_sit
             const traceback *tb = T->tracebacks.items[i];
             if (!tb) break;
             if (tb->hash == h && tb->site == site && tb->nframes == npcs + 1 &&
-                memcmp(tb->pcs, pcs, npcs * sizeof *pcs) == 0)
+                (npcs == 0 || memcmp(tb->pcs, pcs, npcs * sizeof *pcs) == 0))
                 return tb;
         }
     }
