@@ -30,7 +30,7 @@
  * are kept in a ptrmap in rcgc's own memory (state.symbols), so a report
  * that prints a frame a thousand times resolves it once.  libdw's Dwfl is
  * opened at the first lookup and kept (state.dwfl) until
- * rcgc__symbolize_forget.
+ * rcgc__symbolize_forget, which also runs at exit.
  */
 #define _GNU_SOURCE   /* dladdr, pthread_getattr_np */
 #include <dlfcn.h>
@@ -38,6 +38,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -151,9 +152,19 @@ static bool dwfl_report_process(Dwfl *dwfl, bool again)
     return dwfl_report_end(dwfl, NULL, NULL) == 0;
 }
 
+/* libdw's tables hold pointers into the middle of its blocks, which
+   valgrind counts as "possibly lost" (an error by default) if they are
+   still there at exit: so they are not. */
+static void close_at_exit(void)
+{
+    rcgc__symbolize_forget();
+}
+
 static Dwfl *process_dwfl(rcgc_state *S)
 {
+    static bool exit_handler;
     if (S->dwfl || S->dwfl_failed) return S->dwfl;
+    if (!exit_handler) exit_handler = atexit(close_at_exit) == 0;
     S->dwfl = dwfl_begin(&dwfl_callbacks);
     if (S->dwfl && !dwfl_report_process(S->dwfl, false)) {
         dwfl_end(S->dwfl);
