@@ -171,6 +171,7 @@ static uint32_t hash_bytes(const char *s, size_t len)
 /* The id of a string, written first if new; 0 on failure (capture ended). */
 static uint32_t string_id(rcgc_state *S, const char *text)
 {
+    if (!S->capturing) return 0;   /* ended by an earlier failure of this record */
     capture_file *C = S->capture;
     if (!text) text = "?";
     size_t len = strlen(text);
@@ -513,6 +514,7 @@ int rcgc_capture_stop(void)
             release(S);
         }
     }
+    release(S);   /* again: harmless, and whatever a failed record made after fail() goes */
     int error = C->error;
     C->error = 0;
     rcgc__own_free(C);

@@ -479,7 +479,9 @@ static rcgc_snapshot *busy_snapshot(void **keep)
         rcgc_decref(n);
     }
     rcgc_dict_set(dict, "list", list);
-    rcgc_dict_set(dict, "blob", rcgc_new(&blob_type));
+    void *blob = rcgc_new(&blob_type);
+    rcgc_dict_set(dict, "blob", blob);
+    rcgc_decref(blob);
     rcgc_decref(list);
     rcgc_snapshot *s = rcgc_snapshot_take();
     rcgc_trace_stop();
