@@ -96,11 +96,13 @@ int rcgc__reserve(void *items_field, size_t *cap, const size_t *len, size_t elem
 void *rcgc__shrink(void *p, size_t old_size, size_t new_size)
 {
     RCGC_ASSERT(new_size <= old_size && old_size <= backend_usable(p));
+    uintptr_t old_address = (uintptr_t)p;   /* a key for the tracer, never read through */
     void *q = backend_realloc(p, new_size ? new_size : 1);
     if (!q) return NULL;
     rcgc_state *S = &rcgc__state;
     S->bytes_in_use -= old_size - new_size;
-    if (S->memory_observed) rcgc__memory_event(S, q, new_size, p, old_size);
+    if (S->memory_observed)
+        rcgc__memory_event(S, q, new_size, (const void *)old_address, old_size);
     return q;
 }
 
