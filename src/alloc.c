@@ -96,7 +96,10 @@ int rcgc__reserve(void *items_field, size_t *cap, const size_t *len, size_t elem
 void *rcgc__shrink(void *p, size_t old_size, size_t new_size)
 {
     RCGC_ASSERT(new_size <= old_size && old_size <= backend_usable(p));
-    uintptr_t old_address = (uintptr_t)p;   /* a key for the tracer, never read through */
+    /* The old address is a key for the tracer, never read through; the empty
+       asm tells gcc so (its use-after-free warning follows the value). */
+    uintptr_t old_address = (uintptr_t)p;
+    __asm__("" : "+r"(old_address));
     void *q = backend_realloc(p, new_size ? new_size : 1);
     if (!q) return NULL;
     rcgc_state *S = &rcgc__state;
