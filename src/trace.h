@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "rcgc.h"
+#include "unwind.h"   /* rcgc__unwind, rcgc__symbolize */
 
 /* Where an allocation was asked for: the caller of a public function, as
    the header's macros saw it. */
@@ -40,13 +41,6 @@ typedef void (*trace_visit_fn)(const void *block, size_t size, const traceback *
 /* Every trace, in no particular order; fn must not allocate through rcgc. */
 void rcgc__trace_foreach(trace_visit_fn fn, void *arg);
 
-/* Frames above the running public entry point (unwind.c): up to max
-   return addresses, innermost first; returns how many. */
-int rcgc__unwind(void **pcs, int max);
-/* The function, file and line of a return address (unwind.c): 0 when at
-   least the function was found (file may be empty), -1 otherwise. */
-int rcgc__symbolize(const void *pc, char *func, size_t func_cap, char *file, size_t file_cap,
-                    int *line);
 /* Frame i of tb as "app.c:120 in main" (or "0x... in f" without lines). */
 void rcgc__format_frame(const traceback *tb, uint32_t i, char *buf, size_t cap);
 

@@ -1,7 +1,7 @@
 /*
  * Stack unwinding and symbolization for traces of more than one frame
  * (unwind.c explains the choices; BENCHMARKS.md "Unwinding for traces" has
- * the measurements).  trace.h declares the first two for its users too.
+ * the measurements).  trace.h includes it for its users.
  */
 #ifndef RCGC_UNWIND_H
 #define RCGC_UNWIND_H
