@@ -92,6 +92,11 @@ SEEDS = {
                                          ("weakref_new", 1, 1 | ACT["ACT_UNTRACK"] << 2, 2),
                                          ("release", 0), ("release", 1), ("collect", 2),
                                          ("weakref_read", 2), ("weakref_read", 3)],
+    # defect 6: two weakrefs to a garbage cycle, each callback untracks the other
+    "weakref_untracked_by_callback": cycle(NODE)[:4] + [
+        ("weakref_new", 0, 1 | ACT["ACT_UNTRACK"] << 2, 3),
+        ("weakref_new", 1, 1 | ACT["ACT_UNTRACK"] << 2, 2),
+        ("release", 0), ("release", 1), ("collect", 2)],
     "weakref_collect_cb": [new(NODE), ("weakref_new", 0, 1 | ACT["ACT_COLLECT"] << 2, 2),
                            ("release", 0)],
     "hook_nth": [("hook", 1, 2, 0), ("list_new",), ("list_new",), ("dict_new",), new(0),
