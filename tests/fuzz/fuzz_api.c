@@ -113,6 +113,7 @@ typedef struct fnode {
     void *slot[3];
     struct fnode *reg_prev, *reg_next;  /* registry of live nodes */
     uint8_t fin_action, fin_arg, clear_action, clear_arg;
+    bool fin_ran;                       /* its finalizer has been called */
 } fnode;
 
 enum { T_TRAVERSE = 1, T_CLEAR = 2, T_FINALIZE = 4, NTYPES = 9 };
@@ -145,6 +146,8 @@ static void node_finalize(void *self)
 {
     fnode *n = self;
     if (rcgc_refcount(self) < 1) fail("finalizer runs on an object with count 0");
+    if (n->fin_ran) fail("finalizer of <%s %p> runs a second time", rcgc_typeof(self)->name, self);
+    n->fin_ran = true;
     stack_check();
     if (held(self)) fail("finalizer of <%s %p>, which the program holds", rcgc_typeof(self)->name,
                          self);
@@ -1287,6 +1290,9 @@ static void check_model(void)
                     fail("list item %zu is %p, expected %p", i, rcgc_list_get(s->obj, i),
                          s->items[i]);
         } else if (s->kind == SH_NODE) {
+            if (rcgc_is_finalized(s->obj) != ((fnode *)s->obj)->fin_ran)
+                fail("rcgc_is_finalized(<%s %p>) is %d", rcgc_typeof(s->obj)->name, s->obj,
+                     rcgc_is_finalized(s->obj));
             /* Only the program writes a node's slots while it holds it: a
                clear of a reachable object would show here. */
             for (int i = 0; i < 3; i++)
