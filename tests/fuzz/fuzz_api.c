@@ -16,9 +16,10 @@
  *  - every slot's object is alive: rcgc_refcount >= the references the
  *    program holds on it (slots and the pins an operation holds on its
  *    arguments), and rcgc_typeof is the type it had when acquired;
- *  - lists and dicts the program holds have exactly the items the program
- *    put there, in order (a shadow copy follows every list and dict call,
- *    including those made from callbacks);
+ *  - lists, dicts and nodes the program holds have exactly the items the
+ *    program put there, in order (a shadow copy follows every call,
+ *    including those made from callbacks); clear, finalize and destroy never
+ *    run on an object the program holds, a finalizer at most once;
  *  - weakrefs: a weakref whose referent the program holds returns it; one
  *    that returned NULL keeps doing so; a weakref held since its creation
  *    whose referent died has called back, exactly once; rcgc_weakref_count
@@ -31,11 +32,15 @@
  *    callbacks see START and STOP in pairs;
  *  - the control surface reads back what was set (threshold, debug flags,
  *    enabled), and every debug line reaching the sink is one whole line;
+ *  - stack: no callback runs deeper than STACK_LIMIT, even while a chain of
+ *    2,048 objects is freed;
  *  - memory: at the end of each input everything is released, garbage
  *    cleared and rcgc_collect(2) run (SAVEALL off); then no node of ours
  *    may be left and rcgc_memory_in_use() must equal its value before the
  *    input.  Thresholds, debug flags, hook, callbacks, output and enabled
  *    are restored, so inputs are independent.
+ *
+ * RELIABILITY.md ("Fuzzing") has the whole list and the figures.
  *
  * Built two ways: with -DRCGC_FUZZ_LIBFUZZER it is a libFuzzer target
  * (cmake -DRCGC_FUZZ=ON, scripts/fuzz.sh); without, main() below replays
