@@ -33,6 +33,9 @@ struct harness_test {
 };
 
 static struct harness_test harness_tests[512];
+/* The program's own path, for tests that run it again in a child (under
+   valgrind /proc/self/exe is valgrind's, not the test's). */
+static const char *harness_argv0;
 static int harness_ntests;
 static int harness_current_failed;
 
@@ -165,6 +168,7 @@ static inline int harness_run_child(void (*fn)(void), char *out, size_t cap)
 
 int main(int argc, char **argv)
 {
+    harness_argv0 = argv[0];
     if (argc == 2 && strcmp(argv[1], "--list") == 0) {
         for (int i = 0; i < harness_ntests; i++) printf("%s\n", harness_tests[i].name);
         return 0;

@@ -571,8 +571,8 @@ TEST(trace_file_environment)
     const char *path = temp_path("env.cap");
     char cmd[1200];
     /* this very program, in a child with RCGC_TRACE_FILE set */
-    snprintf(cmd, sizeof cmd, "RCGC_TRACE_FILE='%s' /proc/%ld/exe --exact env_child >/dev/null 2>&1",
-             path, (long)getpid());
+    snprintf(cmd, sizeof cmd, "RCGC_TRACE_FILE='%s' '%s' --exact env_child >/dev/null 2>&1",
+             path, harness_argv0);
     CHECK_EQ(system(cmd), 0);
     const char *text = read_text_file(path);
     CHECK(text && strncmp(text, "rcgc-capture 1 ", 15) == 0);

@@ -336,14 +336,14 @@ TEST(leakcheck_reports_exactly_what_was_made_and_kept)
 
 void rcgc__leak_report_setup(void);   /* src/internal.h: what state init calls */
 
-static void *leaked_leaf;   /* a global, as leaks at exit usually are */
+void *test_tools_leaked_leaf;   /* a global, as leaks at exit usually are (and valgrind sees it reachable) */
 
 static void leak_at_exit(void)
 {
     quiet_start();
     void *cache = rcgc_list_new();
     rcgc_list_append(cache, new_node(&widget_type, 1));   /* the widget's own ref leaks too */
-    leaked_leaf = rcgc_new(&leafy_type);
+    test_tools_leaked_leaf = rcgc_new(&leafy_type);
     node *g = new_node(&clearless_type, 2);
     link_slot(g, 0, g);
     rcgc_decref(g);                    /* uncollectable once collected */
