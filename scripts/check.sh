@@ -124,7 +124,7 @@ stage_install() {
 
 stage_symbols() {
     sh "$root/tests/install/check-symbols.sh" "$gcc_dir/librcgc.so" \
-        "$root/include/rcgc.h"
+        "$root/include/rcgc.h" "$root/include/rcgc_tools.h"
 }
 
 # --- running them ------------------------------------------------------------
