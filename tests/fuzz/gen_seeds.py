@@ -152,6 +152,57 @@ SEEDS = {
     "chain_weak_node": [("chain", NODE, 255, 0), ("release", 0)],
     "chain_slots": [("chain", NODE, 255, 1), ("release", 0), ("chain", NODE_DEL, 255, 1),
                     ("collect", 2)],
+    # rcgc_tools.h
+    "census": [new(NODE), new(0), new(0), ("list_new",), ("census", 0, 8), ("census", 0, 2),
+               ("census", 0, 0), ("census", 1, 0), ("census", 1, 2), ("census", 2, 0),
+               ("census", 2, 1), new(LONG), ("census", 2, 0), ("census", 1, 0)],
+    "holders_why_alive": cycle(NODE)[:4] + [
+        ("list_new",), ("list_append", 2, 0), new(0), ("list_append", 2, 3), ("release", 3),
+        ("holders", 0), ("holders", 2, 1), ("holders", 1 + 4 * ACT["ACT_NEW"]),
+        ("why_alive", 0), ("why_alive", 1), ("why_alive", 2), ("why_alive", 16),
+        ("release", 0), ("why_alive", 1), ("freeze", 1), ("why_alive", 1), ("holders", 0),
+        ("freeze", 0), ("release", 1), ("why_alive", 2), ("collect", 2)],
+    "watch": [new(NODE), new(0), ("watch", 0, 2), ("watch", 1, 0), ("watch", 0, 1),
+              ("watch", 0, 3), ("release", 0), ("watch", 0, 3), ("watch", 16, 2),
+              ("release", 1), ("watch", 0, 3)],
+    "leakcheck": [("leakcheck", 0), ("leakcheck", 1), new(NODE), ("list_new",),
+                  ("list_append", 1, 0), new(0), ("release", 2), ("leakcheck", 0),
+                  ("leakcheck", 1), ("release", 0), ("release", 1), ("leakcheck", 0),
+                  new(NODE), ("leak_report",)],
+    "dot": [new(NODE), new(NODE), ("link", 0, 0, 1), ("list_new",), ("list_append", 2, 0),
+            ("dict_new",), ("dict_set", 3, 1, 1), ("dot", 1, 0, 0), ("dot", 1 | 8, 0, 1),
+            ("dot", 2 | 16, 1, 2), ("dot", 3 | 24, 0, 3), ("dot", 1 | 4, 0, 0),
+            ("dot", 1, 0, 6), ("dot", 1, 0, 7), ("dot", 1, 16, 0), ("dot", 0, 0, 0)],
+    "monitor": [("list_new",)] + [new(0), ("list_append", 0, 1), ("release", 1),
+                                  ("monitor", 0)] * 10 +
+               [("monitor", 1), ("monitor", 2), ("monitor", 3), ("monitor", 1)],
+    "trace": [("trace", 0, 3), new(NODE), ("trace", 3, 0), ("trace", 2), ("trace", 5),
+              ("trace", 4, 0), ("trace", 4, 1), ("trace", 4, 2), ("trace", 0, 15),
+              ("list_new",), ("trace", 3, 1), ("trace", 1), ("trace", 3, 0),
+              ("trace", 3, 16), new(0), ("trace", 3, 2)],
+    "snapshot": [("snapshot", 0, 0), ("trace", 0, 0), new(NODE), ("snapshot", 0, 0), new(0),
+                 ("list_new",), ("list_append", 2, 1), ("snapshot", 0, 1),
+                 ("snapshot", 1, 0, 0), ("snapshot", 1, 1, 1), ("snapshot", 2, 0, 0),
+                 ("snapshot", 2, 1, 2), ("snapshot", 4, 0, 1), ("snapshot", 3, 0, 2),
+                 ("snapshot", 3, 1, 7), ("snapshot", 1, 0), ("snapshot", 4, 1, 0),
+                 ("snapshot", 5, 0, 20), ("snapshot", 5, 0, 0), ("trace", 1),
+                 ("snapshot", 1, 0, 0), ("snapshot", 0, 0)],
+    "regions": [("region", 1), ("region", 0, 0), new(0), ("region", 0, 1), ("list_new",),
+                ("region", 2), ("region", 1), ("region", 1), ("region", 0, 4), new(0),
+                ("region", 1), ("region", 0, 2), ("region", 2)],
+    "capture": [("capture", 1), ("trace", 0, 0), ("capture", 0), new(NODE), ("collect", 2),
+                ("capture", 0), ("capture", 1), ("capture", 1), ("capture", 2),
+                ("capture", 6), ("capture", 3), ("capture", 1), ("capture", 0)],
+    "tool_sink_acts": cycle(NODE)[:4] + [
+        ("tool_sink", ACT["ACT_COLLECT"], 2), ("census", 1, 0), ("why_alive", 0),
+        ("tool_sink", ACT["ACT_DECREF"], 0), ("why_alive", 1), ("census", 2, 0),
+        ("tool_sink", ACT["ACT_NEW"], 3), ("watch", 1, 2), ("release", 1), ("watch", 1, 3),
+        ("tool_sink", ACT["ACT_TOOL"], 1 | 8 * 1), ("leak_report",)],
+    "act_tool": [("trace", 0, 1)] + [
+        op for k in range(8) for op in
+        [new(NODE_DEL, ACT["ACT_TOOL"], k), ("link", 0, 0, 0), ("release", 0)]] +
+        [("collect", 2), ("hook", 1 | 4 * 3, 0, ACT["ACT_TOOL"]), new(0), ("list_new",),
+         ("list_append", 1, 0), ("hook", 0)],
 }
 
 
