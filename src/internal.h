@@ -339,17 +339,24 @@ typedef struct site_scope {
     void *frame;
     bool set;
 } site_scope;
-static inline void site_enter(rcgc_state *S, site_scope *sc, const char *file, int line,
-                              const char *func, const rcgc_type *owner, void *frame)
+/* Unconditionally: the call's site replaces the one around it. */
+static inline void site_push(rcgc_state *S, site_scope *sc, const char *file, int line,
+                             const char *func, const rcgc_type *owner, void *frame)
 {
-    sc->set = S->memory_observed && file;
-    if (__builtin_expect(!sc->set, 1)) return;
+    sc->set = true;
     sc->site = S->site;
     sc->owner = S->site_owner;
     sc->frame = S->entry_frame;
     S->site = (trace_site){file, func, line};
     S->site_owner = owner;
     S->entry_frame = frame;
+}
+static inline void site_enter(rcgc_state *S, site_scope *sc, const char *file, int line,
+                              const char *func, const rcgc_type *owner, void *frame)
+{
+    sc->set = false;
+    if (__builtin_expect(S->memory_observed && file, 0))
+        site_push(S, sc, file, line, func, owner, frame);
 }
 static inline void site_leave(rcgc_state *S, const site_scope *sc)
 {

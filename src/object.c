@@ -70,7 +70,7 @@ static inline void *allocation_of(obj_head *h)
 
 /* ---- creation ----------------------------------------------------------- */
 
-static void *new_object(rcgc_state *S, const rcgc_type *type)
+static inline __attribute__((always_inline)) void *new_object(rcgc_state *S, const rcgc_type *type)
 {
     if (!type || ((uintptr_t)type & TYPE_BITS_MASK)) {
         errno = EINVAL;
@@ -110,14 +110,30 @@ static void *new_object(rcgc_state *S, const rcgc_type *type)
     return obj;
 }
 
-void *rcgc_new_at(const rcgc_type *type, const char *file, int line, const char *func)
+/* While memory is observed: the same, under the caller's site.  Apart, so
+   that the path without tracing is new_object alone. */
+static __attribute__((noinline)) void *new_object_at(rcgc_state *S, const rcgc_type *type,
+                                                     const char *file, int line,
+                                                     const char *func, void *entry_frame)
 {
-    rcgc_state *S = state();
     site_scope sc;
-    site_enter(S, &sc, file, line, func, type, __builtin_frame_address(0));
+    site_push(S, &sc, file, line, func, type, entry_frame);
     void *obj = new_object(S, type);
     site_leave(S, &sc);
     return obj;
+}
+
+void *rcgc_new_at(const rcgc_type *type, const char *file, int line, const char *func)
+{
+    rcgc_state *S = state();
+    if (__builtin_expect(S->memory_observed && file, 0)) {
+        /* The walk of unwind.c starts at this frame: no tail call may take
+           it away while new_object_at runs. */
+        void *obj = new_object_at(S, type, file, line, func, __builtin_frame_address(0));
+        __asm__ volatile("" : "+r"(obj));
+        return obj;
+    }
+    return new_object(S, type);
 }
 
 void *rcgc_new(const rcgc_type *type)
