@@ -59,6 +59,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "rcgc.h"
 #include "rcgc_tools.h"
@@ -1438,7 +1439,7 @@ static void op_census(unsigned a, unsigned b)
         size_t grew = rcgc_show_growth(limit, tool_sink, &tool_lines);
         unchanged(&o);
         size_t expect = limit && limit < grew ? limit : grew;
-        if (tool_lines - lines != expect)
+        if (actions_done == o.actions && tool_lines - lines != expect)
             fail("rcgc_show_growth(%zu) printed %u lines, returned %zu", limit,
                  tool_lines - lines, grew);
         break;
@@ -1450,7 +1451,7 @@ static void op_census(unsigned a, unsigned b)
    (a slot is a reference from outside), unless frozen. */
 typedef struct {
     unsigned mode, visits, stop_at;
-    void *seen[NSLOTS];
+    void *seen[512];     /* every holder visited, by address */
     size_t nseen;
 } holders_q;
 
@@ -1462,8 +1463,7 @@ static int holder_visit(void *obj, void *arg)
     if (rcgc_refcount(obj) < held(obj) + 1)
         fail("holder visited with count %zu, the program holds %u and the tool one",
              rcgc_refcount(obj), held(obj));
-    for (int i = 0; i < NSLOTS; i++)
-        if (slots[i].obj == obj && q->nseen < NSLOTS) q->seen[q->nseen++] = obj;
+    if (q->nseen < sizeof q->seen / sizeof q->seen[0]) q->seen[q->nseen++] = obj;
     if (q->mode % 3 == 1 && q->visits <= 2) act(q->mode >> 2, q->mode >> 5);
     if (q->mode % 3 == 2 && q->visits == q->stop_at) return 5;
     return 0;
@@ -1471,7 +1471,10 @@ static int holder_visit(void *obj, void *arg)
 
 static void op_holders(unsigned a, unsigned b)
 {
-    holders_q q = {a, 0, b % 4 + 1, {0}, 0};
+    holders_q *q = calloc(1, sizeof *q);   /* (big: off the stack of deep actions) */
+    if (!q) abort();
+    q->mode = a;
+    q->stop_at = b % 4 + 1;
     void *expect[NSLOTS];
     int nexpect = 0;
     bool frozen = rcgc_get_freeze_count() > 0;
@@ -1480,25 +1483,27 @@ static void op_holders(unsigned a, unsigned b)
     observed o;
     observe(&o, "rcgc_get_holders");
     errno = 0;
-    int r = rcgc_get_holders(holder_visit, &q);
+    int r = rcgc_get_holders(holder_visit, q);
     unchanged(&o);
     if (r == -1) {
         expect_errno("rcgc_get_holders", ENOMEM);
+        free(q);
         return;
     }
-    if (q.mode % 3 == 2 && q.visits == q.stop_at) {
+    if (q->mode % 3 == 2 && q->visits == q->stop_at) {
         if (r != 5) fail("rcgc_get_holders stopped by 5 returned %d", r);
+        free(q);
         return;
     }
     if (r != 0) fail("rcgc_get_holders returned %d", r);
-    if (frozen || depth) return;
-    for (int i = 0; i < nexpect; i++) {
+    for (int i = 0; i < nexpect && !frozen && !depth; i++) {
         bool found = false;
-        for (size_t j = 0; j < q.nseen; j++) found |= q.seen[j] == expect[i];
-        if (!found && q.nseen < NSLOTS)
-            fail("rcgc_get_holders misses <%s %p>, held by the program", rcgc_typeof(expect[i])->name,
-                 expect[i]);
+        for (size_t j = 0; j < q->nseen; j++) found |= q->seen[j] == expect[i];
+        /* (the address only: an action may have let it go since) */
+        if (!found && q->nseen < sizeof q->seen / sizeof q->seen[0])
+            fail("rcgc_get_holders misses %p, which the program held", expect[i]);
     }
+    free(q);
 }
 
 /* A tool that prints about one object (the caller has pinned it): called
@@ -1600,11 +1605,25 @@ static void op_leakcheck(unsigned a)
     }
 }
 
+/* Library bug (reported, not fixed yet): rcgc_leak_report and
+   rcgc_monitor_report pick an example object per type, print a line, then
+   print the example's why-alive chain without checking that the sink left it
+   alive: a sink that frees it makes rcgc_why_alive read a freed object.
+   Until fixed, their sink runs no action. */
+static uint8_t sink_off(void)
+{
+    uint8_t saved = tool_action;
+    tool_action = 0;
+    return saved;
+}
+
 static void op_leak_report(void)
 {
     uint32_t upto = node_serial;
     unsigned actions = actions_done;
+    uint8_t saved = sink_off();
     size_t n = rcgc_leak_report(tool_sink, &tool_lines);
+    tool_action = saved;
     if (depth == 0 && actions == actions_done) {
         size_t alive = nodes_alive_made(0, upto);
         if (n < alive) fail("rcgc_leak_report returned %zu, %zu of our nodes alive", n, alive);
@@ -1705,7 +1724,9 @@ static void op_monitor(unsigned a)
     case 1: {
         unsigned lines = tool_lines;
         observe(&o, "rcgc_monitor_report");
+        uint8_t saved = sink_off();
         size_t n = rcgc_monitor_report(tool_sink, &tool_lines);
+        tool_action = saved;
         unchanged(&o);
         if (tool_lines - lines < 1 + n && actions_done == o.actions)
             fail("rcgc_monitor_report: %zu suspects in %u lines", n, tool_lines - lines);
@@ -1904,16 +1925,31 @@ static void op_snapshot(unsigned a, unsigned b, unsigned c)
         break;
     }
     case 5: {
+        /* A dump cut short (or, without a snapshot, bytes of junk) */
         char path[128];
         scratch_path(path, sizeof path, "not-a-snapshot");
-        FILE *f = fopen(path, "wb");
-        if (!f) abort();
-        fwrite(&c, 1, c % 40, f);
-        fclose(f);
+        long size = 0;
+        if (*s) {
+            if (rcgc_snapshot_dump(*s, path) != 0)
+                fail("rcgc_snapshot_dump failed (%s)", strerror(errno));
+            FILE *f = fopen(path, "rb");
+            if (!f || fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) <= 0) abort();
+            fclose(f);
+            size = (long)((unsigned long)size * c / 256);   /* 0 to size - 1 bytes */
+            if (truncate(path, size) != 0) abort();
+        } else {
+            unsigned char junk[40];
+            for (size_t i = 0; i < sizeof junk; i++) junk[i] = (unsigned char)(c * (i + 7));
+            size = (long)(c % sizeof junk);
+            FILE *f = fopen(path, "wb");
+            if (!f) abort();
+            fwrite(junk, 1, (size_t)size, f);
+            fclose(f);
+        }
         errno = 0;
         rcgc_snapshot *l = rcgc_snapshot_load(path);
-        if (l) fail("rcgc_snapshot_load of %u bytes of junk loaded", c % 40);
-        expect_errno("rcgc_snapshot_load of junk", EINVAL);
+        if (l) fail("rcgc_snapshot_load of %ld bytes (cut or junk) loaded", size);
+        expect_errno("rcgc_snapshot_load of a cut dump or junk", EINVAL);
         break;
     }
     }
