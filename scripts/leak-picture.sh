@@ -1,16 +1,18 @@
 #!/bin/sh
 # The README's picture: examples/leak_picture's DOT, rendered by Graphviz.
-#   scripts/leak-picture.sh LEAK_PICTURE_BINARY [OUT.svg]
-# OUT defaults to docs/leak.svg (regenerate it after changing the example or
-# rcgc_write_dot's style, and commit it).  CTest runs this as
+#   scripts/leak-picture.sh [LEAK_PICTURE_BINARY [OUT.svg]]
+# The binary defaults to build/examples/leak_picture (scripts/tour.sh builds
+# it), OUT to leak.svg in the current directory; regenerate the README's
+# picture after changing the example or rcgc_write_dot's style with
+#   scripts/leak-picture.sh build/examples/leak_picture docs/leak.svg  CTest runs this as
 # example_leak_picture into the build tree.  Fails unless the picture renders
 # with its 10 boxes (3 leaked scopes, their closures and variables, the
 # cache), its 12 labelled edges and the one holder; exits 77 (skipped)
 # without `dot`.
 set -eu
-bin=$1
 root=$(cd "$(dirname "$0")/.." && pwd)
-out=${2:-$root/docs/leak.svg}
+bin=${1:-$root/build/examples/leak_picture}
+out=${2:-leak.svg}
 command -v dot >/dev/null 2>&1 || { echo "leak-picture: Graphviz's dot is missing" >&2; exit 77; }
 dotfile=$(mktemp)
 trap 'rm -f "$dotfile"' EXIT

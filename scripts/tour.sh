@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds rcgc (Release, in build/: the tour and what `cmake --install build`
-# installs) and runs the guided tour: the classic Python memory-management
+# Builds rcgc (Release, in build/: the tour, the README's other examples,
+# and what `cmake --install build` installs) and runs the guided tour: the classic Python memory-management
 # examples replayed in C.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -11,7 +11,7 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 echo "tour: building rcgc (Release) in $build ..."
 if ! { cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release &&
-       cmake --build "$build" --target tour rcgc rcgc_static rcgc-report -j2; } >"$log" 2>&1; then
+       cmake --build "$build" --target tour rcgc rcgc_static rcgc-report leak_hunt leak_picture profile -j2; } >"$log" 2>&1; then
     cat "$log" >&2
     echo "tour: build failed" >&2
     exit 1

@@ -1028,11 +1028,11 @@ static int cmd_timeline(int argc, char **argv)
                 " collected, %" PRIu64 " uncollectable</title>"
                 "<line class=\"collection gen%u\" x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" "
                 "stroke=\"%s\" stroke-width=\"1\" stroke-dasharray=\"%s\"/>"
-                "<rect class=\"pause\" x=\"%.1f\" y=\"%.1f\" width=\"3\" height=\"%.1f\" fill=\"#d62728\"/></g>\n",
+                "<rect class=\"pause\" x=\"%.1f\" y=\"%.1f\" width=\"3\" height=\"%.1f\" fill=\"%s\"/></g>\n",
                 k->generation, (double)k->t_us / 1000, (double)k->pause_ns / 1e6, k->collected,
                 k->uncollectable, k->generation, x, T, x, T + H,
                 k->generation == 2 ? "#d62728" : "#bbb", k->generation == 2 ? "none" : "3,3", x - 1,
-                py + PH - h, h);
+                py + PH - h, h, k->generation == 2 ? "#d62728" : "#888");
     }
     /* memory in use, then each type */
     fputs("<polyline class=\"series\" data-type=\"memory in use\" fill=\"none\" stroke=\"#000\" "
