@@ -34,6 +34,13 @@
  *    enabled), and every debug line reaching the sink is one whole line;
  *  - stack: no callback runs deeper than STACK_LIMIT, even while a chain of
  *    2,048 objects is freed;
+ *  - the tools of rcgc_tools.h change nothing the program sees (counts,
+ *    rcgc_get_count, generation sizes around each call), print whole lines,
+ *    and answer as the model says: census per node type, holders include
+ *    every tracked handle, why_alive of a held object succeeds, leak checks
+ *    count at least the live nodes made since, DOT text is a digraph with
+ *    balanced braces, traced memory <= memory in use, a snapshot dumped and
+ *    loaded prints the same; every tool is stopped at the end of the input;
  *  - memory: at the end of each input everything is released, garbage
  *    cleared and rcgc_collect(2) run (SAVEALL off); then no node of ours
  *    may be left and rcgc_memory_in_use() must equal its value before the
@@ -48,6 +55,7 @@
  *
  * RCGC_FUZZ_SKIP=op,op,... (opcode numbers) skips operations, for triage of
  * a known crash while others are hunted; the committed runs skip nothing.
+ * RCGC_FUZZ_TOOL_ECHO=1 copies every line the tools print to stderr.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
