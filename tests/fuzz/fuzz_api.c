@@ -1335,12 +1335,17 @@ static bool hook_on;            /* alloc_hook is installed */
 static void generation_sizes(size_t out[3])
 {
     int saved = errno;
+    /* The walk's snapshot is an allocation: no hook, and no collection (a
+       stress build collects at every allocation that may) while it is had. */
+    bool enabled = rcgc_isenabled();
+    rcgc_disable();
     rcgc_set_alloc_hook(NULL, NULL);
     for (int g = 0; g < 3; g++) {
         out[g] = 0;
         if (rcgc_get_objects(g, count_visit, &out[g]) != 0) out[g] = SIZE_MAX;
     }
     if (hook_on) rcgc_set_alloc_hook(alloc_hook, &hook);
+    if (enabled) rcgc_enable();
     errno = saved;
 }
 
