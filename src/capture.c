@@ -397,6 +397,15 @@ static void release(rcgc_state *S)
     C->strings_cap = C->strings_len = C->census_cap = C->len = C->cap = 0;
 }
 
+/* A start that failed leaves nothing behind: rcgc_capture_stop then says
+   EINVAL, as when no capture was started. */
+static void discard(rcgc_state *S)
+{
+    release(S);
+    rcgc__own_free(S->capture);
+    S->capture = NULL;
+}
+
 /* Ends the capture after an error: what is buffered is written if it can
    be, the file closed, and the error kept for rcgc_capture_stop. */
 static void fail(rcgc_state *S, int error)
@@ -456,6 +465,7 @@ int rcgc_capture_start(const char *path)
     capture_file *C = S->capture;
     *C = (capture_file){.fd = -1};
     if (!(C->buf = rcgc__own_calloc(CAPTURE_BUFFER))) {
+        discard(S);
         errno = ENOMEM;
         return -1;
     }
@@ -463,7 +473,7 @@ int rcgc_capture_start(const char *path)
     C->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (C->fd < 0) {
         int e = errno;
-        release(S);
+        discard(S);
         errno = e;
         return -1;
     }
@@ -471,7 +481,7 @@ int rcgc_capture_start(const char *path)
         if (atexit(at_exit) != 0 || pthread_atfork(NULL, NULL, in_child) != 0) {
             close(C->fd);
             C->fd = -1;
-            release(S);
+            discard(S);
             errno = ENOMEM;
             return -1;
         }
@@ -486,7 +496,9 @@ int rcgc_capture_start(const char *path)
     rcgc__update_memory_observed(S);
     sample(S, C->start_ns);
     if (!S->capturing) {
-        errno = C->error;
+        int e = C->error;
+        discard(S);
+        errno = e;
         return -1;
     }
     return 0;

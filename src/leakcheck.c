@@ -213,7 +213,8 @@ size_t rcgc_check_watched(rcgc_write_fn out, void *arg)
                            e->why);
         else
             rcgc__print_to(out, arg, "watched <%s %p> is still alive:\n", t->name, obj);
-        rcgc__print_chain(obj, out, arg, "  ");
+        if (ptrmap_find(&S->watched, obj))   /* the sink may have let it go */
+            rcgc__print_chain(obj, out, arg, "  ");
     }
     rcgc__own_free(items);
     return n;
@@ -290,9 +291,15 @@ size_t rcgc_leak_report(rcgc_write_fn out, void *arg)
                            counts[i].count, name, counts[i].bytes);
             continue;
         }
+        /* The example is held while the sink prints its group's line (the
+           sink may drop it), and chained only if something else holds it. */
+        void *example = e->value;
+        rcgc_incref(example);
         rcgc__print_to(out, arg, "  %zu x %s (%zu bytes), for example:\n", counts[i].count,
                        name, counts[i].bytes);
-        rcgc__print_chain(e->value, out, arg, "    ");
+        bool alive = head_of(example)->refcnt > 1;
+        rcgc_decref(example);
+        if (alive) rcgc__print_chain(example, out, arg, "    ");
     }
     ptrmap_free(&examples);
     rcgc__own_free(counts);

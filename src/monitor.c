@@ -272,13 +272,19 @@ size_t rcgc_monitor_report(rcgc_write_fn out, void *arg)
                    n, n == 1 ? "" : "s");
     for (size_t k = 0; k < n; k++) {
         const suspect *s = &found[k];
-        const void *example = example_of(S, s->type);
+        void *example = (void *)example_of(S, s->type);
+        if (example) rcgc_incref(example);   /* the sink may drop it while it prints */
         rcgc__print_to(out, arg,
                        "  %s: %zu -> %zu in %zu samples, %+.1f per sample (rose in %zu of %zu "
                        "steps, noise %.1f)%s\n",
                        type_name(s->type), s->from, s->to, s->samples, s->per_sample, s->rises,
                        s->samples - 1, s->noise,
                        example ? ", for example:" : ", not tracked: no chain to show");
+        if (example) {
+            bool alive = head_of(example)->refcnt > 1;
+            rcgc_decref(example);
+            if (!alive) example = NULL;
+        }
         if (example && rcgc__print_chain(example, out, arg, "    ") < 0 && errno == ENOMEM)
             rcgc__print_to(out, arg, "    no chain: out of memory\n");
     }
