@@ -1719,7 +1719,6 @@ static void scratch_path(char *buf, size_t cap, const char *name)
     if (!scratch_dir[0]) {
         snprintf(scratch_dir, sizeof scratch_dir, "/tmp/rcgc-fuzz-XXXXXX");
         if (!mkdtemp(scratch_dir)) abort();
-        atexit(scratch_remove);
     }
     snprintf(buf, cap, "%s/%s", scratch_dir, name);
 }
@@ -2089,6 +2088,12 @@ static void tools_end_of_input(void)
     rcgc_trace_stop();
     model_tracing = false;
     check_traced_memory("at the end of the input");
+    /* The scratch directory goes with the input (libFuzzer leaves by _Exit,
+       which runs no atexit handler). */
+    if (scratch_dir[0]) {
+        scratch_remove();
+        scratch_dir[0] = 0;
+    }
     if (monitor_used) rcgc_monitor_reset();
     monitor_used = false;
     if (leakcheck_open) rcgc_leakcheck_end(tool_sink, &tool_lines);
