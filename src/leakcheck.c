@@ -202,10 +202,12 @@ size_t rcgc_check_watched(rcgc_write_fn out, void *arg)
     PTRMAP_FOREACH(&S->watched, s)
         items[n++] = (watched_item){((const watch_entry *)s->value)->order, (void *)s->key};
     qsort(items, n, sizeof *items, by_watch_order);
+    size_t alive = 0;
     for (size_t i = 0; i < n; i++) {
         void *obj = items[i].obj;
         ptrmap_slot *s = ptrmap_find(&S->watched, obj);
         if (!s) continue;   /* the sink freed it */
+        alive++;
         const watch_entry *e = s->value;
         const rcgc_type *t = head_type(head_of(obj));
         if (e->why)
@@ -217,7 +219,7 @@ size_t rcgc_check_watched(rcgc_write_fn out, void *arg)
             rcgc__print_chain(obj, out, arg, "  ");
     }
     rcgc__own_free(items);
-    return n;
+    return alive;
 }
 
 /* ---- leak checks ------------------------------------------------------------------ */
