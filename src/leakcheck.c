@@ -282,27 +282,30 @@ size_t rcgc_leak_report(rcgc_write_fn out, void *arg)
             if (!ptrmap_find(&examples, t)) ptrmap_put(&examples, t, body_of_link(l));
         }
     }
+    /* The sink is user code and may drop any of them while earlier lines
+       print: each example is held until just before its own chain, which is
+       printed only if something besides us still holds it. */
+    PTRMAP_FOREACH(&examples, held) rcgc_incref(held->value);
     if (total)
         rcgc__print_to(out, arg, "rcgc leak report: %zu object%s still alive at exit (%zu bytes)\n",
                        total, total == 1 ? "" : "s", bytes);
     for (size_t i = 0; i < types; i++) {
         const char *name = counts[i].type->name ? counts[i].type->name : "?";
         ptrmap_slot *e = ptrmap_find(&examples, counts[i].type);
-        if (!e) {
+        if (!e || !e->value) {
             rcgc__print_to(out, arg, "  %zu x %s (%zu bytes), not tracked: no chain to show\n",
                            counts[i].count, name, counts[i].bytes);
             continue;
         }
-        /* The example is held while the sink prints its group's line (the
-           sink may drop it), and chained only if something else holds it. */
         void *example = e->value;
-        rcgc_incref(example);
+        e->value = NULL;
         rcgc__print_to(out, arg, "  %zu x %s (%zu bytes), for example:\n", counts[i].count,
                        name, counts[i].bytes);
         bool alive = head_of(example)->refcnt > 1;
         rcgc_decref(example);
         if (alive) rcgc__print_chain(example, out, arg, "    ");
     }
+    PTRMAP_FOREACH(&examples, left) if (left->value) rcgc_decref(left->value);
     ptrmap_free(&examples);
     rcgc__own_free(counts);
     if (S->garbage_len) {
