@@ -281,6 +281,7 @@ static inline rcgc_state *state(void)
 
 /* object.c */
 void rcgc__dealloc(obj_head *h);
+bool rcgc__env_flag(const char *name);   /* RCGC_* switches: on unless unset, empty or "0" */
 
 /* collect.c */
 size_t rcgc__collect_with_callbacks(int generation);

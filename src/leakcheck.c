@@ -336,6 +336,5 @@ static void leak_report_at_exit(void)
 
 void rcgc__leak_report_setup(void)
 {
-    const char *v = getenv("RCGC_LEAK_REPORT");
-    if (v && *v && strcmp(v, "0") != 0) atexit(leak_report_at_exit);
+    if (rcgc__env_flag("RCGC_LEAK_REPORT")) atexit(leak_report_at_exit);
 }

@@ -47,8 +47,14 @@ void rcgc__state_init(void)
     rcgc__leak_report_setup();
     rcgc__trace_setup();
     rcgc__capture_setup();   /* RCGC_TRACE_FILE, after RCGC_TRACEMALLOC */
-    const char *monitor_env = getenv("RCGC_MONITOR");
-    S->monitor_on_full = monitor_env && *monitor_env && strcmp(monitor_env, "0") != 0;
+    S->monitor_on_full = rcgc__env_flag("RCGC_MONITOR");
+}
+
+/* A switch in the environment: on unless unset, empty or "0". */
+bool rcgc__env_flag(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v && strcmp(v, "0") != 0;
 }
 
 size_t rcgc__list_size(const gc_link *list)

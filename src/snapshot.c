@@ -478,8 +478,8 @@ static bool group_by(const rcgc_snapshot *s, stats *out)
     return true;
 }
 
-/* tracemalloc's _format_size. */
-static void format_size(char *buf, size_t cap, double size, bool sign)
+/* tracemalloc's _format_size (trace.h). */
+void rcgc__format_size(char *buf, size_t cap, double size, bool sign)
 {
     static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
     for (int u = 0;; u++) {
@@ -519,14 +519,14 @@ static void print_stat(const statistic *st, bool diff, rcgc_write_fn out, void *
         snprintf(key, sizeof key, "%s:%" PRIu32, s->strings[first->file], first->line);
         break;
     }
-    format_size(size, sizeof size, (double)st->size, false);
+    rcgc__format_size(size, sizeof size, (double)st->size, false);
     if (st->count) {
         char avg[32];
-        format_size(avg, sizeof avg, (double)st->size / (double)st->count, false);
+        rcgc__format_size(avg, sizeof avg, (double)st->size / (double)st->count, false);
         snprintf(average, sizeof average, ", average=%s", avg);
     }
     if (diff) {
-        format_size(delta, sizeof delta, (double)st->size_diff, true);
+        rcgc__format_size(delta, sizeof delta, (double)st->size_diff, true);
         rcgc__print_to(out, arg, "%s: size=%s (%s), count=%" PRIu64 " (%+" PRId64 ")%s\n", key,
                        size, delta, st->count, st->count_diff, average);
     } else {

@@ -11,6 +11,7 @@
 #ifndef RCGC_TRACE_H
 #define RCGC_TRACE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "rcgc.h"
@@ -43,5 +44,8 @@ void rcgc__trace_foreach(trace_visit_fn fn, void *arg);
 
 /* Frame i of tb as "app.c:120 in main" (or "0x... in f" without lines). */
 void rcgc__format_frame(const traceback *tb, uint32_t i, char *buf, size_t cap);
+/* A size as tracemalloc's _format_size writes it ("576 KiB", with sign "+576 KiB"); in
+   snapshot.c, shared with rcgc-report. */
+void rcgc__format_size(char *buf, size_t cap, double size, bool sign);
 
 #endif

@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "rcgc_tools.h"
+#include "trace.h"   /* rcgc__format_size, tracemalloc's sizes, shared with snapshots */
 
 /* ---- small helpers ------------------------------------------------------------ */
 
@@ -67,23 +68,6 @@ static void sort_items(void *base, size_t n, size_t size, int (*cmp)(const void 
     if (n > 1) qsort(base, n, size, cmp);
 }
 
-/* tracemalloc's _format_size. */
-static void format_size(char *buf, size_t cap, double size, bool sign)
-{
-    static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    for (int u = 0;; u++) {
-        double mag = size < 0 ? -size : size;
-        if (mag < 100 && u != 0) {
-            snprintf(buf, cap, sign ? "%+.1f %s" : "%.1f %s", size, units[u]);
-            return;
-        }
-        if (mag < 10 * 1024 || u == 4) {
-            snprintf(buf, cap, sign ? "%+.0f %s" : "%.0f %s", size, units[u]);
-            return;
-        }
-        size /= 1024;
-    }
-}
 
 /* ---- the capture ---------------------------------------------------------------- */
 
@@ -596,7 +580,7 @@ static int by_diff(const void *a, const void *b)
 static void print_group(const group *g, by_key by, bool diff, const char *suffix)
 {
     char size[32], sdiff[32], avg[32];
-    format_size(size, sizeof size, (double)g->size, false);
+    rcgc__format_size(size, sizeof size, (double)g->size, false);
     char head[1100];
     const char *key = g->key;
     if (by == BY_TRACEBACK) {   /* the most recent frame, as tracemalloc prints it */
@@ -608,13 +592,13 @@ static void print_group(const group *g, by_key by, bool diff, const char *suffix
     }
     printf("%s: size=%s", key, size);
     if (diff) {
-        format_size(sdiff, sizeof sdiff, (double)g->size_diff, true);
+        rcgc__format_size(sdiff, sizeof sdiff, (double)g->size_diff, true);
         printf(" (%s), count=%" PRIu64 " (%+" PRId64 ")", sdiff, g->count, g->count_diff);
     } else {
         printf(", count=%" PRIu64, g->count);
     }
     if (g->count) {
-        format_size(avg, sizeof avg, (double)g->size / (double)g->count, false);
+        rcgc__format_size(avg, sizeof avg, (double)g->size / (double)g->count, false);
         printf(", average=%s", avg);
     }
     printf("%s\n", suffix ? suffix : "");
@@ -764,10 +748,10 @@ static void summary(const capture *c)
     for (size_t i = 0; i < c->nevents; i++) nalive += c->events[i].kind == 'a' && alive[i];
     free(alive);
     char a[32], f[32], e[32], p[32];
-    format_size(a, sizeof a, (double)alloc_bytes, false);
-    format_size(f, sizeof f, (double)free_bytes, false);
-    format_size(e, sizeof e, (double)at_end, false);
-    format_size(p, sizeof p, (double)peak, false);
+    rcgc__format_size(a, sizeof a, (double)alloc_bytes, false);
+    rcgc__format_size(f, sizeof f, (double)free_bytes, false);
+    rcgc__format_size(e, sizeof e, (double)at_end, false);
+    rcgc__format_size(p, sizeof p, (double)peak, false);
     printf("%" PRIu64 " allocations (%s), %" PRIu64 " frees (%s); %zu blocks alive at the end (%s), "
            "peak %s\n", allocs, a, frees, f, nalive, e, p);
     printf("%zu collection%s, pauses %.3f ms in all, longest %.3f ms\n", c->ncollections,
@@ -889,7 +873,7 @@ static int cmd_leaks(int argc, char **argv)
         blocks += g.items[i].count;
     }
     char b[32];
-    format_size(b, sizeof b, (double)bytes, false);
+    rcgc__format_size(b, sizeof b, (double)bytes, false);
     printf("%" PRIu64 " block%s (%s) allocated and never freed, from %zu traceback%s\n", blocks,
            blocks == 1 ? "" : "s", b, g.len, g.len == 1 ? "" : "s");
     if (g.len) printf("[ Top %zu tracebacks ]\n", o.limit);
@@ -1000,7 +984,7 @@ static int cmd_timeline(int argc, char **argv)
     uint64_t pauses = 0;
     for (size_t i = 0; i < c.ncollections; i++) pauses += c.collections[i].pause_ns;
     char ym[32];
-    format_size(ym, sizeof ym, (double)ymax, false);
+    rcgc__format_size(ym, sizeof ym, (double)ymax, false);
     fprintf(f, "<p class=\"summary\">%zu samples over %.1f ms; %zu collection%s, pauses %.3f ms "
             "in all</p>\n", c.nsamples, (double)tmax / 1000, c.ncollections,
             c.ncollections == 1 ? "" : "s", (double)pauses / 1e6);
@@ -1058,7 +1042,7 @@ static int cmd_timeline(int argc, char **argv)
     fputs("</svg>\n<p class=\"legend\"><span><i style=\"background:#000\"></i>memory in use</span>", f);
     for (size_t k = 0; k < npeaks; k++) {
         char pk[32];
-        format_size(pk, sizeof pk, (double)peaks[k].peak, false);
+        rcgc__format_size(pk, sizeof pk, (double)peaks[k].peak, false);
         fprintf(f, "<span><i style=\"background:%s\"></i>", palette[k]);
         html_text(f, type_name(&c, peaks[k].type));
         fprintf(f, " (peak %s)</span>", pk);
@@ -1117,7 +1101,7 @@ static void draw(FILE *f, const tree *t, size_t n, double x, double w, int depth
     if (depth > *maxdepth) *maxdepth = depth;
     const node *nd = &t->nodes[n];
     char sz[32];
-    format_size(sz, sizeof sz, (double)nd->bytes, false);
+    rcgc__format_size(sz, sizeof sz, (double)nd->bytes, false);
     fputs("<g class=\"frame\"><title>", f);
     html_text(f, nd->label);
     fprintf(f, ": %s (%.1f %%)</title><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.0f\" "
@@ -1184,7 +1168,7 @@ static int cmd_flamegraph(int argc, char **argv)
     FILE *f = page_open(o.output);
     page_head(f, "rcgc flame graph", o.files[0]);
     char pk[32];
-    format_size(pk, sizeof pk, (double)peak, false);
+    rcgc__format_size(pk, sizeof pk, (double)peak, false);
     fprintf(f, "<p class=\"summary\">Memory at the peak: %s in %zu blocks, after %zu of %zu events. "
             "The outermost frame is at the top; each box is as wide as the bytes allocated under "
             "it and alive at the peak; the last row is the type.</p>\n", pk, blocks, peak_at,
