@@ -1,16 +1,16 @@
 /*
  * The control surface shaped like Python's gc module: switches, thresholds,
- * counts, debug output, the garbage list, statistics, callbacks, inspection
- * and freezing.  The collection itself is in collect.c.
+ * counts, the output sink, the garbage list, statistics, callbacks,
+ * inspection and freezing.  A thin layer over the collector, as CPython's
+ * gcmodule.c is over gc.c: the collection is in collect.c, and what it
+ * reports (output lines, the garbage list, callback calls) in
+ * collect_report.c.  Calls go from here to the collector, never back.
  *
  * Callbacks and the output sink are user code: they may call back into rcgc
  * (a collect requested from a callback returns 0, as in CPython, because
  * state->collecting is set around the whole collection).
  */
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
 
 #include "internal.h"
 
@@ -67,67 +67,7 @@ void rcgc_set_output(rcgc_write_fn fn, void *arg)
     S->output_arg = arg;
 }
 
-/* One whole line per call, however long (type names are the user's).  The
-   rare long line goes through libc, not rcgc's books: it is gone before the
-   call returns.  If even that fails, the line is cut but keeps its newline. */
-static void vprint_to(rcgc_write_fn out, void *arg, const char *fmt, va_list ap)
-{
-    char small[512], *line = small;
-    va_list again;
-    va_copy(again, ap);
-    int n = vsnprintf(small, sizeof small, fmt, ap);
-    if (n >= (int)sizeof small) {
-        char *big = malloc((size_t)n + 1);
-        if (big) {
-            vsnprintf(big, (size_t)n + 1, fmt, again);
-            line = big;
-        } else {
-            small[sizeof small - 2] = '\n';
-        }
-    }
-    va_end(again);
-    if (!out) {
-        rcgc_state *S = state();
-        out = S->output;
-        arg = S->output_arg;
-    }
-    if (out) {
-        out(line, arg);
-    } else {
-        fputs(line, stderr);
-        fflush(stderr);
-    }
-    if (line != small) free(line);
-}
-
-void rcgc__print_to(rcgc_write_fn out, void *arg, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vprint_to(out, arg, fmt, ap);
-    va_end(ap);
-}
-
-void rcgc__printf(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vprint_to(NULL, NULL, fmt, ap);
-    va_end(ap);
-}
-
-/* ---- gc.garbage ------------------------------------------------------------ */
-
-int rcgc__garbage_append(void *obj)
-{
-    rcgc_state *S = state();
-    if (rcgc__reserve(&S->garbage, &S->garbage_cap, &S->garbage_len,
-                      sizeof *S->garbage, 16) != 0)
-        return -1;
-    rcgc_incref(obj);
-    S->garbage[S->garbage_len++] = obj;
-    return 0;
-}
+/* ---- gc.garbage: the collector fills it (collect_report.c) ------------------ */
 
 size_t rcgc_garbage_count(void) { return state()->garbage_len; }
 
@@ -141,17 +81,7 @@ void *rcgc_garbage_get(size_t i)
     return S->garbage[i];
 }
 
-void rcgc_garbage_clear(void)
-{
-    rcgc_state *S = state();
-    /* Detach first: decrefs run user code that may append to the list. */
-    void **items = S->garbage;
-    size_t len = S->garbage_len, cap = S->garbage_cap;
-    S->garbage = NULL;
-    S->garbage_len = S->garbage_cap = 0;
-    for (size_t i = 0; i < len; i++) rcgc_decref(items[i]);
-    rcgc__free(items, cap * sizeof *items);
-}
+void rcgc_garbage_clear(void) { rcgc__garbage_clear(); }
 
 /* ---- statistics ------------------------------------------------------------ */
 
@@ -165,7 +95,7 @@ void rcgc_get_stats(int generation, rcgc_gen_stats *out)
     *out = state()->stats[generation];
 }
 
-/* ---- gc.callbacks ------------------------------------------------------------ */
+/* ---- gc.callbacks: registered here, called by the collector ----------------- */
 
 int rcgc_callback_add(rcgc_callback_fn fn, void *arg)
 {
@@ -197,19 +127,6 @@ int rcgc_callback_remove(rcgc_callback_fn fn, void *arg)
     }
     errno = ENOENT;
     return -1;
-}
-
-void rcgc__invoke_callbacks(rcgc_phase phase, int generation, size_t collected,
-                            size_t uncollectable)
-{
-    rcgc_state *S = state();
-    rcgc_gc_info info = {generation, collected, uncollectable};
-    /* Index over the live array, as CPython iterates gc.callbacks: a callback
-       that removes itself shifts the rest, and one added now also runs. */
-    for (size_t i = 0; i < S->callbacks_len; i++) {
-        callback_entry c = S->callbacks[i];
-        c.fn(phase, &info, c.arg);
-    }
 }
 
 /* ---- inspection -------------------------------------------------------------- */

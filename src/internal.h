@@ -177,12 +177,13 @@ void rcgc__maybe_collect(void);
 void rcgc__stress_collect(void);
 #endif
 
-/* gcmodule.c */
+/* collect_report.c: what the collector reports, and how */
 void rcgc__printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* One whole line to `out` (NULL: the sink of rcgc_set_output). */
 void rcgc__print_to(rcgc_write_fn out, void *arg, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int rcgc__garbage_append(void *obj);     /* takes a new reference */
+void rcgc__garbage_clear(void);
 void rcgc__invoke_callbacks(rcgc_phase phase, int generation,
                             size_t collected, size_t uncollectable);
 
