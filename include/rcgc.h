@@ -83,6 +83,16 @@ typedef struct rcgc_type {
         }                                                   \
     } while (0)
 
+/* RCGC_VISIT for a traverse whose parameters have other names than `visit`
+   and `arg`, or for a helper that is handed the visitor. */
+#define RCGC_VISIT_WITH(visit_fn, visit_arg, field)                      \
+    do {                                                                 \
+        if (field) {                                                     \
+            int rcgc_visit_result_ = (visit_fn)((field), (visit_arg));   \
+            if (rcgc_visit_result_) return rcgc_visit_result_;           \
+        }                                                                \
+    } while (0)
+
 /* Set `field` to NULL, then drop the reference it held (Py_CLEAR). */
 #define RCGC_CLEAR(field)                                   \
     do {                                                    \
@@ -93,6 +103,21 @@ typedef struct rcgc_type {
         }                                                   \
     } while (0)
 
+/* Store `value` (a reference the caller hands over) into `field`, then drop
+   the reference `field` held (Py_SETREF / Py_XSETREF).  The field holds the
+   new value before the old one is released, so a finalizer or weakref
+   callback run by that release never reads a pointer to a dying object.
+   Python's two names are kept so ported code reads the same; since
+   rcgc_decref ignores NULL, both accept a field that holds NULL.  `field` is
+   evaluated twice, `value` once. */
+#define RCGC_SETREF(field, value)                                        \
+    do {                                                                 \
+        void *rcgc_setref_old_ = (void *)(field);                        \
+        (field) = (value);                                               \
+        rcgc_decref(rcgc_setref_old_);                                   \
+    } while (0)
+#define RCGC_XSETREF(field, value) RCGC_SETREF(field, value)
+
 /* A new object with a zeroed body of type->size bytes and a refcount of 1,
    tracked by the collector if the type has traverse.  May run an automatic
    collection first.  NULL with errno = ENOMEM (out of memory) or EINVAL
@@ -100,7 +125,8 @@ typedef struct rcgc_type {
 RCGC_API void *rcgc_new(const rcgc_type *type);
 
 /* Allocation sites.  The functions that allocate (rcgc_new, the weakref and
-   container constructors, rcgc_list_append, rcgc_dict_set) are macros that
+   container constructors, rcgc_list_append, rcgc_dict_set and their
+   *_steal forms) are macros that
    pass their caller's file, line and function to an rcgc_*_at function, so
    that tracing (rcgc_tools.h) attributes memory to the line that asked for
    it at no cost of unwinding.  The plain functions are exported too, for
@@ -234,6 +260,26 @@ RCGC_API void *rcgc_weakref_new(void *referent,
                                 rcgc_weakref_callback_fn callback, void *arg);
 RCGC_API void *rcgc_weakref_new_at(void *referent, rcgc_weakref_callback_fn callback,
                                    void *arg, const char *file, int line, const char *func);
+/* rcgc_weakref_new whose `arg` the weakref owns: `release(arg)` runs exactly
+   once, when the weakref object itself is freed (its last reference dropped,
+   its collection as garbage, or heap teardown), whether or not the callback
+   ran, after it if it did.  Ownership passes at the call, failure included:
+   when this returns NULL (errno EINVAL or ENOMEM) release(arg) has already
+   run.  release runs from the weakref's deallocation, with the rules of a
+   type's destroy (docs/reentrancy.md); NULL release: plain rcgc_weakref_new. */
+typedef void (*rcgc_release_fn)(void *arg);
+RCGC_API void *rcgc_weakref_new_with_release(void *referent,
+                                             rcgc_weakref_callback_fn callback,
+                                             void *arg, rcgc_release_fn release);
+RCGC_API void *rcgc_weakref_new_with_release_at(void *referent,
+                                                rcgc_weakref_callback_fn callback,
+                                                void *arg, rcgc_release_fn release,
+                                                const char *file, int line,
+                                                const char *func);
+/* The `arg` the weakref was made with, readable until the weakref is freed
+   (before, during and after its callback).  NULL + EINVAL if wr is not a
+   weakref; a weakref made with a NULL arg reads NULL with errno untouched. */
+RCGC_API void *rcgc_weakref_arg(const void *weakref);
 /* A new strong reference to the referent, or NULL once it is gone. */
 RCGC_API void *rcgc_weakref_get(void *weakref);
 /* The referent without a new reference (NULL once gone); for printing. */
@@ -247,7 +293,30 @@ RCGC_API bool rcgc_is_weakref(const void *obj);
 /* ------------------------------------------------------------------------- */
 /* Containers hold strong references.  Functions that store an item take a new
    reference of their own (the caller keeps its reference); get returns a
-   borrowed reference; pop returns the reference the container held. */
+   borrowed reference; pop returns the reference the container held.
+
+   The *_steal stores instead take over the caller's reference, in every
+   case: on success the container holds it, and ON FAILURE IT IS RELEASED
+   (with errno kept), so the caller never has a reference left to drop, as
+   with CPython's PyList_SetItem.  That makes a store of a new object one
+   line with no leak on any path: rcgc_list_append_steal(l, rcgc_new(&t))
+   (a failed rcgc_new appends NULL to a list, which allows NULL items; a
+   dict refuses it with EINVAL, the ENOMEM of rcgc_new then lost).
+
+   Iteration: rcgc_list_next and rcgc_dict_next report a change made to the
+   container since the walk started (by the loop body, or by a finalizer or
+   callback that an allocation in it ran through an automatic collection):
+   they return false with errno = EAGAIN, and keep doing so for that pos.
+   At the normal end they return false with errno = 0 (unlike most of C), so
+   one test after the loop tells the two apart:
+       size_t pos = 0; void *item;
+       while (rcgc_list_next(list, &pos, &item)) { ... }
+       if (errno == EAGAIN) { the list changed: start again, or give up }
+   A change is anything that moves entries: adding or removing an item or a
+   key, clearing; replacing the item at an index or the value of an existing
+   key is not (CPython lets d[k] = v run inside a loop over d).  pos is
+   opaque: 0 starts a walk, the function fills in the rest (a change stamp
+   in its upper bits). */
 
 RCGC_API void *rcgc_list_new(void);
 RCGC_API void *rcgc_list_new_at(const char *file, int line, const char *func);
@@ -260,6 +329,15 @@ RCGC_API int rcgc_list_append_at(void *list, void *item, const char *file, int l
    be NULL. */
 RCGC_API void *rcgc_list_get(const void *list, size_t i);
 RCGC_API int rcgc_list_set(void *list, size_t i, void *item); /* -1 + ERANGE */
+/* Stealing stores (see above): the item is the list's, or released. */
+RCGC_API int rcgc_list_append_steal(void *list, void *item);
+RCGC_API int rcgc_list_append_steal_at(void *list, void *item, const char *file,
+                                       int line, const char *func);
+RCGC_API int rcgc_list_set_steal(void *list, size_t i, void *item);
+/* The next item (borrowed) into *item; see "Iteration" above.  Index loops
+   (i < rcgc_list_len) remain the way to walk a list that the loop itself
+   grows, as a Python for loop over a list does. */
+RCGC_API bool rcgc_list_next(const void *list, size_t *pos, void **item);
 RCGC_API void *rcgc_list_pop(void *list, size_t i);           /* new ref to caller; NULL + ERANGE */
 RCGC_API int rcgc_list_remove(void *list, size_t i);          /* drops the item; -1 + ERANGE */
 RCGC_API void rcgc_list_clear(void *list);
@@ -271,10 +349,16 @@ RCGC_API size_t rcgc_dict_len(const void *dict);
 RCGC_API int rcgc_dict_set(void *dict, const char *key, void *value);
 RCGC_API int rcgc_dict_set_at(void *dict, const char *key, void *value, const char *file,
                               int line, const char *func);
+/* Stealing store (see above): the value is the dict's, or released. */
+RCGC_API int rcgc_dict_set_steal(void *dict, const char *key, void *value);
+RCGC_API int rcgc_dict_set_steal_at(void *dict, const char *key, void *value,
+                                    const char *file, int line, const char *func);
 RCGC_API void *rcgc_dict_get(const void *dict, const char *key); /* borrowed; NULL + ENOENT */
 RCGC_API int rcgc_dict_del(void *dict, const char *key);         /* -1 + ENOENT */
 /* Iterate: size_t pos = 0; while (rcgc_dict_next(d, &pos, &k, &v)) ...
-   Entries come in insertion order; the dict must not change meanwhile. */
+   Entries come in insertion order; a change meanwhile ends the walk with
+   errno = EAGAIN, the normal end sets errno = 0 (see "Iteration" above).
+   The key and value are borrowed. */
 RCGC_API bool rcgc_dict_next(const void *dict, size_t *pos, const char **key,
                              void **value);
 RCGC_API void rcgc_dict_clear(void *dict);
@@ -293,9 +377,16 @@ RCGC_API extern const rcgc_type rcgc_weakref_type;
 #define rcgc_list_new() rcgc_list_new_at(__FILE__, __LINE__, __func__)
 #define rcgc_list_append(list, item) \
     rcgc_list_append_at((list), (item), __FILE__, __LINE__, __func__)
+#define rcgc_list_append_steal(list, item) \
+    rcgc_list_append_steal_at((list), (item), __FILE__, __LINE__, __func__)
 #define rcgc_dict_new() rcgc_dict_new_at(__FILE__, __LINE__, __func__)
 #define rcgc_dict_set(dict, key, value) \
     rcgc_dict_set_at((dict), (key), (value), __FILE__, __LINE__, __func__)
+#define rcgc_dict_set_steal(dict, key, value) \
+    rcgc_dict_set_steal_at((dict), (key), (value), __FILE__, __LINE__, __func__)
+#define rcgc_weakref_new_with_release(referent, callback, arg, release)            \
+    rcgc_weakref_new_with_release_at((referent), (callback), (arg), (release),     \
+                                     __FILE__, __LINE__, __func__)
 #endif
 
 #ifdef __cplusplus

@@ -12,6 +12,11 @@
  * caller's line through the tracer's call-site scope (rcgc_dict_set_at).  As in list.c, every change
  * leaves the table consistent before a reference is dropped, because
  * dropping one can run user code that reads or changes this dict.
+ *
+ * `version` counts the changes that move entries (a new key, a deletion, a
+ * clear, a rebuild) so that rcgc_dict_next can tell a walk that the dict
+ * changed under it (container.h).  Replacing the value of a key is not one:
+ * the entry stays where it is, and CPython allows it during iteration too.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -33,6 +38,7 @@ typedef struct rcgc_dict {
     size_t entries_cap;   /* two thirds of index_size: keeps probe chains short */
     size_t entries_used;  /* entries written so far, deleted ones included */
     size_t len;           /* live entries */
+    size_t version;       /* see the top of the file */
 } rcgc_dict;
 
 #define SLOT_EMPTY   SIZE_MAX
@@ -116,6 +122,10 @@ static int dict_resize(rcgc_dict *d, size_t want)
             size *= 2;
         }
         cap = size / 3 * 2;
+        if (cap > POS_INDEX_MASK) {   /* rcgc_dict_next could not say where it is */
+            errno = ENOMEM;
+            return -1;
+        }
         entries = rcgc__alloc(cap * sizeof(dict_entry));
         if (!entries) return -1;
         index = rcgc__alloc(size * sizeof(size_t));
@@ -140,6 +150,7 @@ static int dict_resize(rcgc_dict *d, size_t want)
     d->index_size = size;
     d->entries_cap = cap;
     d->entries_used = 0;
+    d->version++;
     for (size_t i = 0; i < old_used; i++) {
         if (!old_entries[i].key) continue;
         entries[d->entries_used] = old_entries[i];
@@ -178,6 +189,7 @@ static void dict_clear_entries(void *self)
     d->entries = NULL;
     d->index = NULL;
     d->index_size = d->entries_cap = d->entries_used = d->len = 0;
+    d->version++;
 
     rcgc__free(index, size * sizeof(size_t));
     for (size_t i = 0; i < used; i++) {
@@ -300,7 +312,19 @@ int rcgc_dict_set(void *self, const char *key, void *value)
     d->entries[at] = (dict_entry){hash, copy, value};
     d->index[find_empty_slot(d, hash)] = at;
     d->len++;
+    d->version++;
     return 0;
+}
+
+int rcgc_dict_set_steal(void *self, const char *key, void *value)
+{
+    return steal_result(rcgc_dict_set(self, key, value), value);
+}
+
+int rcgc_dict_set_steal_at(void *self, const char *key, void *value, const char *file,
+                           int line, const char *func)
+{
+    return steal_result(rcgc_dict_set_at(self, key, value, file, line, func), value);
 }
 
 int rcgc_dict_del(void *self, const char *key)
@@ -323,6 +347,7 @@ int rcgc_dict_del(void *self, const char *key)
     e->value = NULL;
     d->index[slot] = SLOT_DELETED;
     d->len--;
+    d->version++;
     free_key(old_key);
     rcgc_decref(old_value);
     return 0;
@@ -337,13 +362,16 @@ bool rcgc_dict_next(const void *self, size_t *pos, const char **key,
         return false;
     }
     const rcgc_dict *d = self;
-    for (size_t i = *pos; i < d->entries_used; i++) {
+    size_t start = pos_index(*pos, d->version);
+    if (start == SIZE_MAX) return false;
+    for (size_t i = start; i < d->entries_used; i++) {
         if (!d->entries[i].key) continue;
-        *pos = i + 1;
+        if (!pos_advance(pos, i, d->version)) return false;
         if (key) *key = d->entries[i].key;
         if (value) *value = d->entries[i].value;
         return true;
     }
+    errno = 0;
     return false;
 }
 

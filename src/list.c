@@ -10,6 +10,10 @@
  * weakref callbacks, a whole deallocation cascade) that may read or modify
  * this very list.  So every function leaves the list consistent before it
  * calls rcgc_decref, and decrefs last.
+ *
+ * `version` counts the changes of length (append, pop, remove, clear) so
+ * that rcgc_list_next can tell a walk that the list changed under it
+ * (container.h); replacing an item in place is not such a change.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -22,6 +26,7 @@ typedef struct rcgc_list {
     void **items;
     size_t len;
     size_t cap;
+    size_t version;
 } rcgc_list;
 
 /* Below this capacity a list never shrinks: small lists would otherwise
@@ -48,6 +53,7 @@ static void list_clear_items(void *self)
     list->items = NULL;
     list->len = 0;
     list->cap = 0;
+    list->version++;
     for (size_t i = 0; i < len; i++)
         rcgc_decref(items[i]);
     rcgc__free(items, cap * sizeof(void *));
@@ -127,6 +133,7 @@ static int append_item(void *self, void *item)
     if (list_reserve_one(list) != 0) return -1;
     if (item) rcgc_incref(item);
     list->items[list->len++] = item;
+    list->version++;
     return 0;
 }
 
@@ -143,6 +150,41 @@ int rcgc_list_append_at(void *self, void *item, const char *file, int line, cons
     int r = append_item(self, item);
     site_leave(S, &sc);
     return r;
+}
+
+int rcgc_list_append_steal(void *self, void *item)
+{
+    return steal_result(append_item(self, item), item);
+}
+
+int rcgc_list_append_steal_at(void *self, void *item, const char *file, int line,
+                              const char *func)
+{
+    return steal_result(rcgc_list_append_at(self, item, file, line, func), item);
+}
+
+int rcgc_list_set_steal(void *self, size_t i, void *item)
+{
+    return steal_result(rcgc_list_set(self, i, item), item);
+}
+
+bool rcgc_list_next(const void *self, size_t *pos, void **item)
+{
+    if (!is_list(self, __func__)) return false;
+    if (!pos) {
+        errno = EINVAL;
+        return false;
+    }
+    const rcgc_list *list = self;
+    size_t i = pos_index(*pos, list->version);
+    if (i == SIZE_MAX) return false;
+    if (i >= list->len) {
+        errno = 0;
+        return false;
+    }
+    if (!pos_advance(pos, i, list->version)) return false;
+    if (item) *item = list->items[i];
+    return true;
 }
 
 void *rcgc_list_get(const void *self, size_t i)
@@ -178,6 +220,7 @@ static void *list_take(rcgc_list *list, size_t i)
     memmove(&list->items[i], &list->items[i + 1],
             (list->len - i - 1) * sizeof(void *));
     list->len--;
+    list->version++;
     list_maybe_shrink(list);
     return item;
 }

@@ -15,6 +15,10 @@
  *  W3  When a referent dies, every weakref to it is cleared before the first
  *      callback runs; callbacks then run newest first, each weakref kept alive
  *      by a reference of ours while its callback runs.
+ *  W4  arg stays readable until the weakref is freed; release(arg), if set,
+ *      runs exactly once, from the weakref's destroy, which every way a
+ *      weakref dies goes through (last decref, collection, teardown).  clear
+ *      drops the callback only, never arg or release.
  */
 #include <errno.h>
 #include <string.h>
@@ -25,6 +29,7 @@ typedef struct weakref {
     void *referent;                     /* NULL once cleared */
     rcgc_weakref_callback_fn callback;
     void *arg;
+    rcgc_release_fn release;            /* owns arg when set (W4) */
     struct weakref *newer, *older;      /* list of the referent, newest first */
 } weakref;
 
@@ -183,48 +188,84 @@ static void weakref_clear(void *self)
     wr->callback = NULL;
 }
 
+/* W4.  Clear ran before (detaching it from its referent); the release is
+   taken off the weakref first so that nothing can run it twice. */
+static void weakref_destroy(void *self)
+{
+    weakref *wr = self;
+    rcgc_release_fn release = wr->release;
+    wr->release = NULL;
+    if (release) release(wr->arg);
+}
+
 const rcgc_type rcgc_weakref_type = {
     .name = "weakref",
     .size = sizeof(weakref),
     .traverse = weakref_traverse,
     .clear = weakref_clear,
+    .destroy = weakref_destroy,
 };
 
 /* ---- public API ------------------------------------------------------------------ */
 
 static void *weakref_new(rcgc_state *S, void *referent, rcgc_weakref_callback_fn callback,
-                         void *arg);
+                         void *arg, rcgc_release_fn release);
 
 void *rcgc_weakref_new(void *referent, rcgc_weakref_callback_fn callback, void *arg)
 {
-    return weakref_new(state(), referent, callback, arg);
+    return weakref_new(state(), referent, callback, arg, NULL);
+}
+
+void *rcgc_weakref_new_with_release(void *referent, rcgc_weakref_callback_fn callback,
+                                    void *arg, rcgc_release_fn release)
+{
+    return weakref_new(state(), referent, callback, arg, release);
+}
+
+void *rcgc_weakref_new_with_release_at(void *referent, rcgc_weakref_callback_fn callback,
+                                       void *arg, rcgc_release_fn release, const char *file,
+                                       int line, const char *func)
+{
+    rcgc_state *S = state();
+    site_scope sc;
+    site_enter(S, &sc, file, line, func, &rcgc_weakref_type, __builtin_frame_address(0));
+    void *wr = weakref_new(S, referent, callback, arg, release);
+    site_leave(S, &sc);
+    return wr;
 }
 
 void *rcgc_weakref_new_at(void *referent, rcgc_weakref_callback_fn callback, void *arg,
                           const char *file, int line, const char *func)
 {
-    rcgc_state *S = state();
-    site_scope sc;
-    site_enter(S, &sc, file, line, func, &rcgc_weakref_type, __builtin_frame_address(0));
-    void *wr = weakref_new(S, referent, callback, arg);
-    site_leave(S, &sc);
-    return wr;
+    return rcgc_weakref_new_with_release_at(referent, callback, arg, NULL, file, line, func);
+}
+
+/* Ownership of arg passed at the call (W4): a failure releases it. */
+static void *release_on_failure(rcgc_release_fn release, void *arg)
+{
+    int saved = errno;
+    if (release) release(arg);
+    errno = saved;
+    return NULL;
 }
 
 static void *weakref_new(rcgc_state *S, void *referent, rcgc_weakref_callback_fn callback,
-                         void *arg)
+                         void *arg, rcgc_release_fn release)
 {
     if (!referent) {
         errno = EINVAL;
-        return NULL;
+        return release_on_failure(release, arg);
     }
     RCGC_CHECK_OBJECT(referent, "rcgc_weakref_new");
     if (head_of(referent)->refcnt == 0) {   /* being torn down: nothing to refer to */
         errno = EINVAL;
-        return NULL;
+        return release_on_failure(release, arg);
     }
     weakref *wr = rcgc_new(&rcgc_weakref_type);
-    if (!wr) return NULL;
+    if (!wr) return release_on_failure(release, arg);
+    /* From here the weakref owns arg: freeing it releases it. */
+    wr->arg = arg;
+    wr->release = release;
     slot *s = slot_for(S, referent);
     if (!s) {
         int saved = errno;
@@ -234,7 +275,6 @@ static void *weakref_new(rcgc_state *S, void *referent, rcgc_weakref_callback_fn
     }
     wr->referent = referent;
     wr->callback = callback;
-    wr->arg = arg;
     wr->older = s->newest;
     if (s->newest) s->newest->newer = wr;
     s->newest = wr;
@@ -261,6 +301,16 @@ static void *peek_in(void *weakref_obj, const char *what)
        deallocation queue: it is gone for every purpose. */
     if (!wr->referent || head_of(wr->referent)->refcnt == 0) return NULL;
     return wr->referent;
+}
+
+void *rcgc_weakref_arg(const void *weakref_obj)
+{
+    weakref *wr = as_weakref(weakref_obj, "rcgc_weakref_arg");
+    if (!wr) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return wr->arg;
 }
 
 void *rcgc_weakref_peek(void *weakref_obj)
