@@ -40,37 +40,74 @@
 static inline const rcgc_type *link_type(gc_link *g) { return head_type(link_head(g)); }
 
 #ifdef RCGC_DEBUG
-/* CPython's validate_list: walk a list and check its links and marks (I2,
-   I5).  `collecting` and `unreachable` say whether every member must carry
-   PREV_COLLECTING / NEXT_UNREACHABLE.  Debug builds only: it costs a pass. */
+/* CPython's validate_list, with a cost proportional to the collection: a
+   debug build of a program that keeps many objects must not turn quadratic
+   by checking the whole heap at every young collection.  So the lists a
+   collection walks anyway (the generations it collects, its unreachable
+   set) are checked whole; of the others only the ends, and of the next
+   generation the tail its survivors were appended to. */
+
+/* One member of a list: its header and its marks (I2, I5).  `collecting`
+   and `unreachable` say whether it must carry PREV_COLLECTING /
+   NEXT_UNREACHABLE. */
+static void validate_member(gc_link *g, bool collecting, bool unreachable)
+{
+    void *obj = body_of_link(g);
+    RCGC_ASSERT_OBJ(link_head(g)->magic == OBJ_MAGIC_LIVE, obj);
+    RCGC_ASSERT_OBJ(link_head(g)->refcnt > 0, obj);
+    RCGC_ASSERT_OBJ(type_is_gc(link_type(g)), obj);
+    RCGC_ASSERT_OBJ(((g->prev & PREV_COLLECTING) != 0) == collecting, obj);
+    RCGC_ASSERT_OBJ((g->prev & (uintptr_t)2) == 0, obj);   /* no PREV_COUNTED */
+    RCGC_ASSERT_OBJ(((g->next & NEXT_UNREACHABLE) != 0) == unreachable, obj);
+}
+
+/* Every member, and every link both ways. */
 static void validate_list(gc_link *list, bool collecting, bool unreachable)
 {
     gc_link *prev = list;
     for (gc_link *g = link_next(list); g != list; prev = g, g = link_next(g)) {
-        void *obj = body_of_link(g);
-        RCGC_ASSERT_OBJ(link_head(g)->magic == OBJ_MAGIC_LIVE, obj);
-        RCGC_ASSERT_OBJ(link_head(g)->refcnt > 0, obj);
-        RCGC_ASSERT_OBJ(type_is_gc(link_type(g)), obj);
-        RCGC_ASSERT_OBJ(link_prev(g) == prev, obj);
-        RCGC_ASSERT_OBJ(((g->prev & PREV_COLLECTING) != 0) == collecting, obj);
-        RCGC_ASSERT_OBJ((g->prev & (uintptr_t)2) == 0, obj);   /* no PREV_COUNTED */
-        RCGC_ASSERT_OBJ(((g->next & NEXT_UNREACHABLE) != 0) == unreachable, obj);
+        validate_member(g, collecting, unreachable);
+        RCGC_ASSERT_OBJ(link_prev(g) == prev, body_of_link(g));
     }
     RCGC_ASSERT(link_prev(list) == prev);
 }
 
-static void validate_generations(rcgc_state *S)
+/* The last `count` members of a list not being collected (all of them if
+   it has fewer), walked from the young end, and its first member. */
+static void validate_tail(gc_link *list, size_t count)
 {
-    for (int i = 0; i < RCGC_NUM_GENERATIONS; i++)
-        validate_list(&S->generations[i].head, false, false);
-    validate_list(&S->permanent, false, false);
+    gc_link *next = list;
+    for (gc_link *g = link_prev(list); g != list && count > 0;
+         next = g, g = link_prev(g), count--) {
+        validate_member(g, false, false);
+        RCGC_ASSERT_OBJ(link_next(g) == next, body_of_link(g));
+    }
+    gc_link *first = link_next(list);
+    RCGC_ASSERT(link_prev(first) == list);
+    if (first != list) validate_member(first, false, false);
+}
+
+/* Before and after collecting generations 0..generation: those whole (after
+   the collection they hold what user code made meanwhile), the next one's
+   last `kept` members (where everything the collection kept went), the ends
+   of the rest. */
+static void validate_generations(rcgc_state *S, int generation, size_t kept)
+{
+    for (int i = 0; i < RCGC_NUM_GENERATIONS; i++) {
+        gc_link *list = &S->generations[i].head;
+        if (i <= generation)
+            validate_list(list, false, false);
+        else
+            validate_tail(list, i == generation + 1 ? kept : 1);
+    }
+    validate_tail(&S->permanent, 1);
 }
 #define VALIDATE_LIST(list, collecting, unreachable) \
     validate_list((list), (collecting), (unreachable))
-#define VALIDATE_GENERATIONS(S) validate_generations(S)
+#define VALIDATE_GENERATIONS(S, generation, kept) validate_generations((S), (generation), (kept))
 #else
 #define VALIDATE_LIST(list, collecting, unreachable) ((void)0)
-#define VALIDATE_GENERATIONS(S) ((void)0)
+#define VALIDATE_GENERATIONS(S, generation, kept) ((void)0)
 #endif
 
 /* While phases 2-4 run, prev counts the references found inside the
@@ -389,7 +426,7 @@ static size_t collect_main(rcgc_state *S, int generation, size_t *collected,
                      rcgc__list_size(&S->permanent));
         t0 = now_seconds();
     }
-    VALIDATE_GENERATIONS(S);
+    VALIDATE_GENERATIONS(S, generation, 1);
     if (generation + 1 < RCGC_NUM_GENERATIONS) S->generations[generation + 1].count += 1;
     for (int i = 0; i <= generation; i++) S->generations[i].count = 0;
     for (int i = 0; i < generation; i++)
@@ -427,7 +464,7 @@ static size_t collect_main(rcgc_state *S, int generation, size_t *collected,
     if (S->debug & RCGC_DEBUG_STATS)
         rcgc__printf("gc: done, %zu unreachable, %zu uncollectable, %.4fs elapsed\n",
                      n + m, n, now_seconds() - t0);
-    VALIDATE_GENERATIONS(S);
+    VALIDATE_GENERATIONS(S, generation, reachable + sum.count);
     rcgc_gen_stats *st = &S->stats[generation];
     st->collections++;
     st->collected += m;

@@ -185,11 +185,11 @@ static void dict_clear_entries(void *self)
     dict_entry *entries = d->entries;
     size_t *index = d->index;
     size_t size = d->index_size, cap = d->entries_cap, used = d->entries_used;
+    d->version++;   /* a clear is a change even of an empty dict: one rule for walks */
     if (!entries) return;
     d->entries = NULL;
     d->index = NULL;
     d->index_size = d->entries_cap = d->entries_used = d->len = 0;
-    d->version++;
 
     rcgc__free(index, size * sizeof(size_t));
     for (size_t i = 0; i < used; i++) {

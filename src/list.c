@@ -49,11 +49,11 @@ static void list_clear_items(void *self)
     rcgc_list *list = self;
     void **items = list->items;
     size_t len = list->len, cap = list->cap;
+    list->version++;   /* a clear is a change even of an empty list: one rule for walks */
     if (!items) return;
     list->items = NULL;
     list->len = 0;
     list->cap = 0;
-    list->version++;
     for (size_t i = 0; i < len; i++)
         rcgc_decref(items[i]);
     rcgc__free(items, cap * sizeof(void *));
