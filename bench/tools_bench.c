@@ -22,7 +22,8 @@ static int link_traverse(void *self, rcgc_visit_fn visit, void *arg)
     return 0;
 }
 static void link_clear(void *self) { RCGC_CLEAR(((link *)self)->next); }
-static const rcgc_type link_type = {"link", sizeof(link), link_traverse, link_clear, NULL, NULL};
+static const rcgc_type link_type = {.name = "link", .size = sizeof(link),
+                                    .traverse = link_traverse, .clear = link_clear};
 
 static void discard(const char *line, void *arg) { (void)line, (void)arg; }
 static int count_holder(void *obj, void *arg) { (void)obj; ++*(size_t *)arg; return 0; }

@@ -28,7 +28,8 @@ static void tree_clear(void *self)
     RCGC_CLEAR(t->left);
     RCGC_CLEAR(t->right);
 }
-static const rcgc_type tree_type = {"tree", sizeof(tree), tree_traverse, tree_clear, NULL, NULL};
+static const rcgc_type tree_type = {.name = "tree", .size = sizeof(tree),
+                                    .traverse = tree_traverse, .clear = tree_clear};
 
 /* Deep enough that 16 frames exist above every allocation. */
 static tree *build(int depth)

@@ -24,6 +24,27 @@
  * Builds configured with RCGC_DEBUG=ON abort on misuse (refcount below zero,
  * use of a freed object, a pointer that is not a managed object) with one line
  * naming the type, the address and the refcount.
+ *
+ * ABI policy.  Versions with the same major number are ABI-compatible: a
+ * program compiled against x.y runs unchanged with any library x.z, z >= y
+ * (the shared library's SONAME is librcgc.so.<major>).  Within a major
+ * version these stay as they are:
+ *  - the signature and meaning of every function, macro and type declared
+ *    here and in rcgc_tools.h;
+ *  - rcgc_type: its size (128 bytes on LP64), the offset and meaning of
+ *    every field, and the rule that a zero field means "absent";
+ *  - the object layout this header promises: the body pointer is what
+ *    programs hold; the reference count (a size_t) sits at
+ *    2 * sizeof(void *) before it and the type word (const rcgc_type *,
+ *    its two low bits flags) at sizeof(void *) before it, so that inline
+ *    fast paths compiled into programs stay valid;
+ *  - debug (RCGC_DEBUG) and release builds of one version are
+ *    interchangeable under a program: the debug build's extra header words
+ *    sit further from the body than those two.
+ * A minor version may add functions, macros and flag bits, and give a
+ * reserved slot of rcgc_type a meaning (a new optional hook, for which zero
+ * keeps today's behaviour).  Nothing is removed or reordered before the next
+ * major version.  Internal names (rcgc__*, src/) are not part of the ABI.
  */
 #ifndef RCGC_H
 #define RCGC_H
@@ -35,15 +56,32 @@
 extern "C" {
 #endif
 
+/* The version, defined here only: CMakeLists.txt reads these three lines
+   (project VERSION, the shared library's VERSION and SOVERSION). */
 #define RCGC_VERSION_MAJOR 0
 #define RCGC_VERSION_MINOR 1
 #define RCGC_VERSION_PATCH 0
+/* 0xMMmmpp, as rcgc_version() returns it: compare with >= */
+#define RCGC_VERSION_HEX \
+    ((RCGC_VERSION_MAJOR << 16) | (RCGC_VERSION_MINOR << 8) | RCGC_VERSION_PATCH)
+#define RCGC_STRINGIFY_(x) #x
+#define RCGC_STRINGIFY(x) RCGC_STRINGIFY_(x)
+/* "0.1.0" */
+#define RCGC_VERSION_STRING                                                   \
+    RCGC_STRINGIFY(RCGC_VERSION_MAJOR) "." RCGC_STRINGIFY(RCGC_VERSION_MINOR) \
+    "." RCGC_STRINGIFY(RCGC_VERSION_PATCH)
 
 #if defined(__GNUC__) || defined(__clang__)
 #define RCGC_API __attribute__((visibility("default")))
 #else
 #define RCGC_API
 #endif
+
+/* The version of the library running the program, which may be newer than
+   the header it was compiled with: RCGC_VERSION_HEX's encoding, and the
+   "major.minor.patch" string (static). */
+RCGC_API unsigned rcgc_version(void);
+RCGC_API const char *rcgc_version_string(void);
 
 /* ------------------------------------------------------------------------- */
 /* Objects                                                                   */
@@ -54,7 +92,12 @@ extern "C" {
 typedef int (*rcgc_visit_fn)(void *obj, void *arg);
 
 /* A type describes a family of managed objects.  Types are usually static
-   constants; they must outlive every object of the type. */
+   constants; they must outlive every object of the type.  Fill them with
+   designated initializers, {.name = "node", .size = ..., .traverse = ...}:
+   the fields left out are zero, which always means "absent", so a type
+   written today stays right when a later minor version gives a reserved
+   slot a meaning.  (Positional initializers work too, but -Wextra warns
+   about the fields they leave out.) */
 typedef struct rcgc_type {
     const char *name;  /* shown in reports: "gc: collectable <name 0x...>" */
     size_t size;       /* body bytes */
@@ -72,6 +115,30 @@ typedef struct rcgc_type {
        is freed.  A type with traverse but no clear drops its references here;
        a cycle of such objects is uncollectable (see rcgc_collect). */
     void (*destroy)(void *self);
+    /* Optional: one line about this object, written into buf as snprintf
+       does (at most size - 1 bytes and a NUL; size is 80 today), returning
+       the length of the whole text (more than size - 1: rcgc shows it cut,
+       ending in "...") or 0 / a negative number for none.  Debug-build
+       misuse lines, why-alive chains, leak reports and rcgc_write_dot show
+       it after the type name: <node "alpha" 0x...>.  It is called where
+       things go wrong (an abort path, a tool run from a finalizer), so it
+       must only read: the object, and rcgc's queries (rcgc_refcount,
+       rcgc_typeof, rcgc_list_len/get, rcgc_dict_len/get); it must not
+       allocate managed objects, change a count, or print.  Never called on
+       an object whose count is zero (being torn down) or freed.  Control
+       characters it writes are shown as '?'. */
+    int (*describe)(const void *self, char *buf, size_t size);
+    /* Optional: the name of the field of self that holds referent, which
+       traverse reports as its index-th visit (0-based; either may be used),
+       written and returned as by describe (size is 64 today): ".next",
+       "[3]", "[\"key\"]".  Shown in why-alive chains and on rcgc_write_dot's
+       edges; without it (or for none) they show the visit as "#index".  The
+       same rules as describe. */
+    int (*name_ref)(const void *self, const void *referent, size_t index, char *buf,
+                    size_t size);
+    /* Zero.  Later minor versions may give these a meaning, zero keeping
+       today's behaviour. */
+    void *reserved[8];
 } rcgc_type;
 
 /* Report `field` to the visitor if it is not NULL; use inside traverse. */

@@ -64,10 +64,4 @@ static inline int steal_result(int r, void *item)
 /* rcgc_typeof(obj), misuse reported as coming from `what`. */
 const rcgc_type *rcgc__typeof_in(const void *obj, const char *what);
 
-/* For the tools' why-alive labels: the index of the first item that is
-   `item` (SIZE_MAX if none), the key of the first entry whose value is
-   `value` (NULL if none). */
-size_t rcgc__list_index_of(const void *list, const void *item);
-const char *rcgc__dict_key_of(const void *dict, const void *value);
-
 #endif

@@ -85,12 +85,21 @@ static const trace_site *freed_site(const void *obj)
 /* ---- messages ------------------------------------------------------------------ */
 
 /* The object, and where it was made: its site while tracing, else its
-   allocation number. */
+   allocation number.  A live object's describe hook adds its text, unless
+   the hook itself ran into the misuse being reported. */
 static void describe(const void *obj)
 {
+    static _Thread_local bool in_hook;
     const obj_head *h = head_of(obj);
     const rcgc_type *t = head_type(h);
-    fprintf(stderr, "object <%s %p> refcount %zu", t && t->name ? t->name : "?", obj, h->refcnt);
+    char label[RCGC_LABEL_SIZE];
+    const char *shown = t && t->name ? t->name : "?";
+    if (t && h->magic == OBJ_MAGIC_LIVE && !in_hook) {
+        in_hook = true;
+        shown = rcgc__label(obj, label, sizeof label);
+        in_hook = false;
+    }
+    fprintf(stderr, "object <%s %p> refcount %zu", shown, obj, h->refcnt);
     const traceback *tb = h->magic == OBJ_MAGIC_LIVE ? rcgc__trace_of_object(obj) : NULL;
     const trace_site *site = tb ? tb->site : freed_site(obj);
     if (site)
@@ -102,6 +111,7 @@ static void describe(const void *obj)
 void rcgc__misuse(const char *what, const void *obj, const char *problem)
 {
     fprintf(stderr, "rcgc: %s: %s: ", what, problem);
+    fflush(stderr);   /* said, even if a describe hook crashes */
     describe(obj);
     fflush(stderr);
     abort();

@@ -20,6 +20,7 @@
  */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "container.h"
@@ -209,6 +210,35 @@ static void dict_destroy(void *self)
         dict_clear_entries(d);
 }
 
+/* Keys longer than this are shown cut, ending in "..." (objgraph cuts its
+   reprs at 40 too), so that a name fits one line and the hook's buffer. */
+#define KEY_SHOWN 40
+
+/* ["key"] for the entry traverse reports as visit `index`: entries[index]
+   holding the referent names it at once (no deleted entry before it, or a
+   key that holds the referent too); else the live entries are counted. */
+static int dict_name_ref(const void *self, const void *referent, size_t index, char *buf,
+                         size_t size)
+{
+    const rcgc_dict *d = self;
+    size_t at = index;
+    if (at >= d->entries_used || !d->entries[at].key || d->entries[at].value != referent) {
+        size_t seen = 0;
+        for (at = 0; at < d->entries_used; at++)
+            if (d->entries[at].key && seen++ == index) break;
+        if (at >= d->entries_used || d->entries[at].value != referent)
+            for (at = 0; at < d->entries_used; at++)
+                if (d->entries[at].key && d->entries[at].value == referent) break;
+        if (at >= d->entries_used) return 0;
+    }
+    const char *key = d->entries[at].key;
+    size_t len = strlen(key);
+    if (len <= KEY_SHOWN) return snprintf(buf, size, "[\"%s\"]", key);
+    len = KEY_SHOWN;
+    while (len > 0 && ((unsigned char)key[len] & 0xc0) == 0x80) len--;   /* a whole character */
+    return snprintf(buf, size, "[\"%.*s...\"]", (int)len, key);
+}
+
 const rcgc_type rcgc_dict_type = {
     .name = "dict",
     .size = sizeof(rcgc_dict),
@@ -216,6 +246,7 @@ const rcgc_type rcgc_dict_type = {
     .clear = dict_clear_entries,
     .finalize = NULL,
     .destroy = dict_destroy,
+    .name_ref = dict_name_ref,
 };
 
 /* `what` names the caller in debug builds' misuse lines. */
@@ -379,12 +410,4 @@ void rcgc_dict_clear(void *self)
 {
     if (!is_dict(self, __func__)) return;
     dict_clear_entries(self);
-}
-
-const char *rcgc__dict_key_of(const void *self, const void *value)
-{
-    const rcgc_dict *d = self;
-    for (size_t i = 0; i < d->entries_used; i++)
-        if (d->entries[i].key && d->entries[i].value == value) return d->entries[i].key;
-    return NULL;
 }

@@ -34,8 +34,6 @@
 /* objgraph's too_many: edges drawn per expanded object; the others are
    summed up in one "N more ..." box. */
 #define EDGES_SHOWN 10
-/* objgraph's longest repr; dict keys longer than this are cut. */
-#define KEY_SHOWN 40
 
 typedef struct dot_node {
     void *obj;
@@ -46,24 +44,19 @@ typedef struct dot_node {
     const void *last_from;    /* the last referrer that gave a candidate to this node */
 } dot_node;
 
-/* How the source refers to the target: a list index, a dict key, or the
-   position of the reference in the source's traverse. */
-typedef struct dot_label {
-    const char *key;          /* dict key, or NULL */
-    size_t at;
-    bool index;               /* at is a list index (else a traverse position) */
-} dot_label;
-
+/* An edge's label is the source's name for the reference (rcgc__ref_name),
+   asked for when the text is made: `at` is the reference's position in the
+   source's traverse. */
 typedef struct dot_edge {
     size_t from, to;          /* node numbers */
-    dot_label label;
+    size_t at;
 } dot_edge;
 
 /* A referrer found for node `to` before it has a node of its own. */
 typedef struct dot_candidate {
     void *from;
     size_t to;
-    dot_label label;
+    size_t at;
 } dot_candidate;
 
 typedef struct dot_walk {
@@ -75,12 +68,10 @@ typedef struct dot_walk {
     dot_candidate *cands;
     size_t ncands, cands_cap;
     size_t level_lo, level_hi;   /* the level being expanded: nodes [lo, hi) */
-    /* The object being traversed, the references it has reported so far,
-       and a cursor into its items (lists and dicts) for the labels. */
+    /* The object being traversed and the references it has reported so far. */
     void *source;
     size_t source_node;
-    size_t visits, shown, item_pos, items_seen;
-    const char *item_key;
+    size_t visits, shown;
     bool failed;              /* ENOMEM */
 } dot_walk;
 
@@ -136,11 +127,10 @@ static void put(text *t, const char *fmt, ...)
 }
 
 /* s inside a DOT string: quotes and backslashes escaped, control bytes
-   shown as '?', cut after `limit` bytes (at a UTF-8 character boundary). */
-static void put_escaped(text *t, const char *s, size_t limit)
+   shown as '?'.  (Long dict keys and descriptions come cut already.) */
+static void put_escaped(text *t, const char *s)
 {
-    size_t i = 0;
-    for (; s[i] && i < limit; i++) {
+    for (size_t i = 0; s[i]; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '"' || c == '\\')
             put(t, "\\%c", c);
@@ -148,13 +138,6 @@ static void put_escaped(text *t, const char *s, size_t limit)
             put(t, "?");
         else
             put(t, "%c", c);
-    }
-    if (s[i] && !t->failed) {
-        while (i > 0 && ((unsigned char)s[i] & 0xc0) == 0x80) {   /* back off a split character */
-            i--;
-            t->len--;
-        }
-        put(t, "...");
     }
 }
 
@@ -180,45 +163,20 @@ static size_t add_node(dot_walk *w, void *obj, unsigned depth)
     return w->nnodes++;
 }
 
-static bool add_edge(dot_walk *w, size_t from, size_t to, dot_label label)
+static bool add_edge(dot_walk *w, size_t from, size_t to, size_t at)
 {
     if (!reserve(&w->edges, &w->edges_cap, w->nedges, sizeof *w->edges)) {
         w->failed = true;
         return false;
     }
-    w->edges[w->nedges++] = (dot_edge){from, to, label};
+    w->edges[w->nedges++] = (dot_edge){from, to, at};
     return true;
 }
-
-/* ---- labels: where the current source's reference number `visit` sits ------------- */
 
 static void begin_source(dot_walk *w, void *obj)
 {
     w->source = obj;
-    w->visits = w->shown = w->item_pos = w->items_seen = 0;
-    w->item_key = NULL;
-}
-
-/* Lists and dicts report their items in order, skipping NULLs: walk a
-   cursor forward to the item reported as number `visit` (visits only grow
-   while one source is traversed, so each item is passed once). */
-static dot_label label_of(dot_walk *w, size_t visit)
-{
-    const rcgc_type *t = head_type(head_of(w->source));
-    if (t == &rcgc_list_type) {
-        size_t len = rcgc_list_len(w->source);
-        while (w->items_seen <= visit && w->item_pos < len)
-            if (rcgc_list_get(w->source, w->item_pos++)) w->items_seen++;
-        if (w->items_seen == visit + 1) return (dot_label){NULL, w->item_pos - 1, true};
-    } else if (t == &rcgc_dict_type) {
-        const char *key;
-        while (w->items_seen <= visit && rcgc_dict_next(w->source, &w->item_pos, &key, NULL)) {
-            w->items_seen++;
-            w->item_key = key;
-        }
-        if (w->items_seen == visit + 1) return (dot_label){w->item_key, 0, false};
-    }
-    return (dot_label){NULL, visit, false};
+    w->visits = w->shown = 0;
 }
 
 /* ---- the walk ---------------------------------------------------------------------- */
@@ -242,7 +200,7 @@ static int visit_for_referrers(void *obj, void *arg)
         w->failed = true;
         return 1;
     }
-    w->cands[w->ncands++] = (dot_candidate){w->source, i, label_of(w, visit)};
+    w->cands[w->ncands++] = (dot_candidate){w->source, i, visit};
     return 0;
 }
 
@@ -278,7 +236,7 @@ static void referrers_of_level(rcgc_state *S, dot_walk *w, unsigned depth)
             }
             shown++;
             size_t from = add_node(w, k->from, depth);
-            if (from != SIZE_MAX) add_edge(w, from, to, k->label);
+            if (from != SIZE_MAX) add_edge(w, from, to, k->at);
         }
     }
     rcgc__own_free(start);
@@ -298,9 +256,8 @@ static int visit_for_referents(void *obj, void *arg)
         return 0;
     }
     w->shown++;
-    dot_label label = label_of(w, visit);
     if (i == SIZE_MAX) i = add_node(w, obj, w->nodes[w->source_node].depth + 1);
-    if (i == SIZE_MAX || !add_edge(w, w->source_node, i, label)) return 1;
+    if (i == SIZE_MAX || !add_edge(w, w->source_node, i, visit)) return 1;
     w->nodes[i].last_from = w->source;
     return 0;
 }
@@ -351,8 +308,13 @@ static void put_node(text *t, const dot_node *n, unsigned max_depth, unsigned fl
     const rcgc_type *type = head_type(head_of(obj));
     size_t refcnt = head_of(obj)->refcnt;
     size_t external = refcnt > n->internal ? refcnt - n->internal : 0;
+    char description[RCGC_DESCRIBE_SIZE];
     put(t, "[label=\"");
-    put_escaped(t, type->name, SIZE_MAX);
+    put_escaped(t, type->name ? type->name : "?");
+    if (rcgc__describe(obj, description, sizeof description)) {   /* objgraph's second line, the repr */
+        put(t, "\\n");
+        put_escaped(t, description);
+    }
     if (type == &rcgc_list_type) {
         size_t len = rcgc_list_len(obj);
         put(t, "\\n%zu item%s", len, len == 1 ? "" : "s");
@@ -384,18 +346,12 @@ static void put_node(text *t, const dot_node *n, unsigned max_depth, unsigned fl
     put(t, "];\n");
 }
 
-static void put_label(text *t, const dot_label *l)
+static void put_label(text *t, const dot_walk *w, const dot_edge *e)
 {
+    char name[RCGC_REF_NAME_SIZE];
     put(t, " [label=\"");
-    if (l->key) {
-        put(t, "[\\\"");
-        put_escaped(t, l->key, KEY_SHOWN);
-        put(t, "\\\"]");
-    } else if (l->index) {
-        put(t, "[%zu]", l->at);
-    } else {
-        put(t, "#%zu", l->at);
-    }
+    put_escaped(t, rcgc__ref_name(w->nodes[e->from].obj, w->nodes[e->to].obj, e->at, name,
+                                  sizeof name));
     put(t, "\"];\n");
 }
 
@@ -410,7 +366,7 @@ static void put_graph(text *t, const dot_walk *w, unsigned max_depth, unsigned f
     }
     for (size_t e = 0; e < w->nedges; e++) {
         put(t, "  o%zu -> o%zu", w->edges[e].from, w->edges[e].to);
-        put_label(t, &w->edges[e].label);
+        put_label(t, w, &w->edges[e]);
     }
     for (size_t i = 0; i < w->nnodes; i++) {
         size_t more = w->nodes[i].more;

@@ -22,7 +22,6 @@
 #include <string.h>
 
 #include "internal.h"
-#include "container.h"
 #include "ptrmap.h"
 #include "rcgc_tools.h"
 
@@ -155,8 +154,8 @@ static int visit_breadth_first(void *obj, void *arg)
     return 0;
 }
 
-/* How `from` refers to `to`: a list index, a dict key, or the position of
-   the reference in from's traverse. */
+/* The position of the reference to `to` in from's traverse: the name_ref
+   hook's index. */
 typedef struct position {
     const void *to;
     size_t at;
@@ -181,37 +180,28 @@ static const char *allocated_at(const void *obj, char *buf, size_t cap)
     return buf;
 }
 
+/* "  .next -> <node 0x...> refcount 1": how `from` holds `to` (its name_ref
+   hook, "[3]" in a list, ["key"] in a dict, else the traverse position). */
 static void print_link(rcgc_write_fn out, void *arg, const void *from, const void *to,
                        size_t refcnt)
 {
-    char site[600];
+    char site[600], label[RCGC_LABEL_SIZE], name[RCGC_REF_NAME_SIZE];
     const char *at = allocated_at(to, site, sizeof site);
-    const rcgc_type *t = head_type(head_of(to));
-    const rcgc_type *ft = head_type(head_of(from));
-    const char *key = ft == &rcgc_dict_type ? rcgc__dict_key_of(from, to) : NULL;
-    size_t index = ft == &rcgc_list_type ? rcgc__list_index_of(from, to) : SIZE_MAX;
-    if (key) {
-        rcgc__print_to(out, arg, "  [\"%s\"] -> <%s %p> refcount %zu%s\n", key, t->name, to,
-                       refcnt, at);
-    } else if (index != SIZE_MAX) {
-        rcgc__print_to(out, arg, "  [%zu] -> <%s %p> refcount %zu%s\n", index, t->name, to,
-                       refcnt, at);
-    } else {
-        position p = {to, 0};
-        ft->traverse((void *)from, find_position, &p);
-        rcgc__print_to(out, arg, "  #%zu -> <%s %p> refcount %zu%s\n", p.at, t->name, to,
-                       refcnt, at);
-    }
+    position p = {to, 0};
+    head_type(head_of(from))->traverse((void *)from, find_position, &p);
+    rcgc__print_to(out, arg, "  %s -> <%s %p> refcount %zu%s\n",
+                   rcgc__ref_name(from, to, p.at, name, sizeof name),
+                   rcgc__label(to, label, sizeof label), to, refcnt, at);
 }
 
 static void print_holder(rcgc_write_fn out, void *arg, const void *obj, size_t refcnt,
                          size_t external)
 {
-    char site[600];
+    char site[600], label[RCGC_LABEL_SIZE];
     rcgc__print_to(out, arg,
                    "<%s %p> refcount %zu, held from outside (%zu reference%s not from "
                    "tracked objects)%s\n",
-                   head_type(head_of(obj))->name, obj, refcnt, external,
+                   rcgc__label(obj, label, sizeof label), obj, refcnt, external,
                    external == 1 ? "" : "s", allocated_at(obj, site, sizeof site));
 }
 
@@ -316,24 +306,29 @@ int rcgc_why_alive(const void *obj, rcgc_write_fn out, void *arg)
     rcgc_state *S = state();
     const rcgc_type *t = head_type(head_of(obj));
     size_t refcnt = head_of(obj)->refcnt;
+    char label[RCGC_LABEL_SIZE];
     for (size_t i = 0; i < S->garbage_len; i++) {
         if (S->garbage[i] != obj) continue;
         rcgc__print_to(out, arg, "<%s %p> refcount %zu, in the garbage list "
-                       "(uncollectable, or kept by DEBUG_SAVEALL)\n", t->name, obj, refcnt);
+                       "(uncollectable, or kept by DEBUG_SAVEALL)\n",
+                       rcgc__label(obj, label, sizeof label), obj, refcnt);
         return 0;
     }
     if (type_is_gc(t) && link_of(obj)->next && in_list(&S->permanent, obj)) {
         rcgc__print_to(out, arg, "<%s %p> refcount %zu, frozen (rcgc_freeze): "
-                       "no collection looks at it\n", t->name, obj, refcnt);
+                       "no collection looks at it\n", rcgc__label(obj, label, sizeof label),
+                       obj, refcnt);
         return 0;
     }
     chain ch = {NULL, 0, 0};
     int links = find_chain(S, obj, &ch);
     if (links < 0) {
-        if (errno == ENOENT)
+        if (errno == ENOENT) {   /* the hook and the sink may change errno */
             rcgc__print_to(out, arg, "<%s %p> refcount %zu, reached from no holder: cyclic "
                            "garbage the next collection frees, or held by objects rcgc "
-                           "cannot see\n", t->name, obj, refcnt);
+                           "cannot see\n", rcgc__label(obj, label, sizeof label), obj, refcnt);
+            errno = ENOENT;
+        }
         return -1;
     }
     if (links == 0) {

@@ -280,6 +280,21 @@ size_t rcgc__weakrefs_call_back(weakref_chain *to_call);
 void rcgc__weakref_clear_self(void *wr);         /* a weakref that is garbage */
 void rcgc__weakref_run_callback(void *wr);
 
+/* abi.c: the text of the optional type hooks (describe, name_ref), made one
+   safe line.  Sizes of the buffers the hooks get, as the header says. */
+#define RCGC_DESCRIBE_SIZE 80
+#define RCGC_REF_NAME_SIZE 64
+#define RCGC_LABEL_SIZE 256
+/* The describe hook's text; false (buf "") without one or for a count of zero. */
+bool rcgc__describe(const void *obj, char *buf, size_t size);
+/* What messages show of obj between "<" and its address: the type's name,
+   then its description if it has one.  buf is used only for the latter. */
+const char *rcgc__label(const void *obj, char *buf, size_t size);
+/* How `from` refers to `to`, its traverse's visit number `index`: the
+   name_ref hook's text, else "#index".  Returns buf. */
+const char *rcgc__ref_name(const void *from, const void *to, size_t index, char *buf,
+                           size_t size);
+
 /* ---- misuse checks --------------------------------------------------------- */
 
 /* debug.c (debug builds only) */

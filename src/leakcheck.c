@@ -209,12 +209,13 @@ size_t rcgc_check_watched(rcgc_write_fn out, void *arg)
         if (!s) continue;   /* the sink freed it */
         alive++;
         const watch_entry *e = s->value;
-        const rcgc_type *t = head_type(head_of(obj));
+        char label[RCGC_LABEL_SIZE];
+        const char *shown = rcgc__label(obj, label, sizeof label);
         if (e->why)
-            rcgc__print_to(out, arg, "watched <%s %p> is still alive (%s):\n", t->name, obj,
+            rcgc__print_to(out, arg, "watched <%s %p> is still alive (%s):\n", shown, obj,
                            e->why);
         else
-            rcgc__print_to(out, arg, "watched <%s %p> is still alive:\n", t->name, obj);
+            rcgc__print_to(out, arg, "watched <%s %p> is still alive:\n", shown, obj);
         if (ptrmap_find(&S->watched, obj))   /* the sink may have let it go */
             rcgc__print_chain(obj, out, arg, "  ");
     }
@@ -313,8 +314,9 @@ size_t rcgc_leak_report(rcgc_write_fn out, void *arg)
                        S->garbage_len == 1 ? "" : "s");
         for (size_t i = 0; i < S->garbage_len; i++) {
             void *obj = S->garbage[i];
-            rcgc__print_to(out, arg, "  <%s %p> refcount %zu\n", head_type(head_of(obj))->name,
-                           obj, head_of(obj)->refcnt);
+            char label[RCGC_LABEL_SIZE];
+            rcgc__print_to(out, arg, "  <%s %p> refcount %zu\n",
+                           rcgc__label(obj, label, sizeof label), obj, head_of(obj)->refcnt);
         }
     }
     return total;

@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "container.h"
@@ -68,6 +69,25 @@ static void list_destroy(void *self)
         list_clear_items(list);
 }
 
+/* "[i]" for the slot traverse reports as visit `index`.  items[index] holding
+   the referent names a slot that holds it too, at once; else (NULLs before
+   it) the visits are counted. */
+static int list_name_ref(const void *self, const void *referent, size_t index, char *buf,
+                         size_t size)
+{
+    const rcgc_list *list = self;
+    size_t at = index;
+    if (at >= list->len || list->items[at] != referent) {
+        size_t seen = 0;
+        for (at = 0; at < list->len; at++)
+            if (list->items[at] && seen++ == index) break;
+        if (at >= list->len || list->items[at] != referent)
+            for (at = 0; at < list->len && list->items[at] != referent; at++) continue;
+        if (at >= list->len) return 0;
+    }
+    return snprintf(buf, size, "[%zu]", at);
+}
+
 const rcgc_type rcgc_list_type = {
     .name = "list",
     .size = sizeof(rcgc_list),
@@ -75,6 +95,7 @@ const rcgc_type rcgc_list_type = {
     .clear = list_clear_items,
     .finalize = NULL,
     .destroy = list_destroy,
+    .name_ref = list_name_ref,
 };
 
 /* `what` names the caller in debug builds' misuse lines. */
@@ -252,12 +273,4 @@ void rcgc_list_clear(void *self)
 {
     if (!is_list(self, __func__)) return;
     list_clear_items(self);
-}
-
-size_t rcgc__list_index_of(const void *self, const void *item)
-{
-    const rcgc_list *list = self;
-    for (size_t i = 0; i < list->len; i++)
-        if (list->items[i] == item) return i;
-    return SIZE_MAX;
 }

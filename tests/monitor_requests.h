@@ -21,12 +21,13 @@
 enum { LEAK_NOTHING = 0, LEAK_CLOSURE = 1, LEAK_BUFFER = 2 };
 #define REQUESTS_MAX 512
 
-static const rcgc_type closure_type = {"closure", sizeof(node), node_traverse, node_clear,
-                                       NULL, NULL};
-static const rcgc_type env_type = {"env", sizeof(node), node_traverse, node_clear, NULL, NULL};
-static const rcgc_type event_type = {"event", sizeof(node), node_traverse, node_clear, NULL,
-                                     NULL};
-static const rcgc_type buffer_type = {"buffer", 64, NULL, NULL, NULL, NULL};
+static const rcgc_type closure_type = {.name = "closure", .size = sizeof(node),
+                                       .traverse = node_traverse, .clear = node_clear};
+static const rcgc_type env_type = {.name = "env", .size = sizeof(node),
+                                   .traverse = node_traverse, .clear = node_clear};
+static const rcgc_type event_type = {.name = "event", .size = sizeof(node),
+                                     .traverse = node_traverse, .clear = node_clear};
+static const rcgc_type buffer_type = {.name = "buffer", .size = 64};
 
 typedef struct requests {
     void *registry;                   /* list of registered handlers */

@@ -69,15 +69,19 @@ static inline void lazarus_release(void)
     while (lazarus_len > 0) rcgc_decref(lazarus[--lazarus_len]);
 }
 
-static const rcgc_type plain_type = {"node", sizeof(node), node_traverse, node_clear, NULL, NULL};
-static const rcgc_type del_type = {"delnode", sizeof(node), node_traverse, node_clear,
-                                   node_finalize, NULL};
-static const rcgc_type lazarus_type = {"lazarus", sizeof(node), node_traverse, node_clear,
-                                       resurrect_finalize, NULL};
+static const rcgc_type plain_type = {.name = "node", .size = sizeof(node),
+                                     .traverse = node_traverse, .clear = node_clear};
+static const rcgc_type del_type = {.name = "delnode", .size = sizeof(node),
+                                   .traverse = node_traverse, .clear = node_clear,
+                                   .finalize = node_finalize};
+static const rcgc_type lazarus_type = {.name = "lazarus", .size = sizeof(node),
+                                       .traverse = node_traverse, .clear = node_clear,
+                                       .finalize = resurrect_finalize};
 /* No clear: a cycle of these cannot be broken (CPython's legacy tp_del). */
 static inline void clearless_destroy(void *self) { node_clear(self); }
-static const rcgc_type clearless_type = {"clearless", sizeof(node), node_traverse, NULL,
-                                         NULL, clearless_destroy};
+static const rcgc_type clearless_type = {.name = "clearless", .size = sizeof(node),
+                                         .traverse = node_traverse,
+                                         .destroy = clearless_destroy};
 
 static inline node *new_node(const rcgc_type *t, int id)
 {
@@ -131,8 +135,8 @@ static inline int forgetful_traverse(void *self, rcgc_visit_fn visit, void *arg)
     RCGC_VISIT(n->slot[1]);
     return 0;   /* slot[2] forgotten */
 }
-static const rcgc_type forgetful_type = {"forgetful_env", sizeof(node), forgetful_traverse,
-                                         node_clear, NULL, NULL};
+static const rcgc_type forgetful_type = {.name = "forgetful_env", .size = sizeof(node),
+                                         .traverse = forgetful_traverse, .clear = node_clear};
 
 /* A new node in a two-cycle with a second one; the caller owns `a` only. */
 static inline node *make_pair(const rcgc_type *ta, int ia, const rcgc_type *tb, int ib)

@@ -43,8 +43,9 @@ static void drop_slot0_finalize(void *self)
     event("del%d ", ((node *)self)->id);
     RCGC_CLEAR(((node *)self)->slot[0]);
 }
-static const rcgc_type breaker_type = {"breaker", sizeof(node), node_traverse, node_clear,
-                                       drop_slot0_finalize, NULL};
+static const rcgc_type breaker_type = {.name = "breaker", .size = sizeof(node),
+                                       .traverse = node_traverse, .clear = node_clear,
+                                       .finalize = drop_slot0_finalize};
 
 static size_t reaper_result;
 static void collect_when_dying(void *self)
@@ -52,8 +53,9 @@ static void collect_when_dying(void *self)
     (void)self;
     reaper_result = rcgc_collect(2);
 }
-static const rcgc_type reaper_type = {"reaper", sizeof(node), node_traverse, node_clear,
-                                      collect_when_dying, NULL};
+static const rcgc_type reaper_type = {.name = "reaper", .size = sizeof(node),
+                                      .traverse = node_traverse, .clear = node_clear,
+                                      .finalize = collect_when_dying};
 
 /* A <-> B, B -> C <-> D; A's finalizer drops A.a = B, which frees A and B
    at once; C <-> D stays unreachable and is counted. */
@@ -119,8 +121,9 @@ static void allocating_finalize(void *self)
     alloc_fin_calls++;
     rcgc_decref(make_pair(&plain_type, 50, &plain_type, 51));
 }
-static const rcgc_type allocating_type = {"allocating", sizeof(node), node_traverse,
-                                          node_clear, allocating_finalize, NULL};
+static const rcgc_type allocating_type = {.name = "allocating", .size = sizeof(node),
+                                          .traverse = node_traverse, .clear = node_clear,
+                                          .finalize = allocating_finalize};
 
 static size_t collected_total(void)
 {
@@ -340,8 +343,9 @@ static void weakref_to_partner_finalize(void *self)
     event("del%d ", ((node *)self)->id);
     late_weakref = rcgc_weakref_new(((node *)self)->slot[0], weak_event, (void *)7);
 }
-static const rcgc_type late_weakref_type = {"lateweak", sizeof(node), node_traverse,
-                                            node_clear, weakref_to_partner_finalize, NULL};
+static const rcgc_type late_weakref_type = {.name = "lateweak", .size = sizeof(node),
+                                            .traverse = node_traverse, .clear = node_clear,
+                                            .finalize = weakref_to_partner_finalize};
 
 TEST(weakref_made_by_a_finalizer_to_garbage_calls_back_when_cleared)
 {
@@ -360,8 +364,9 @@ static void freeze_finalize(void *self)
     event("del%d ", ((node *)self)->id);
     rcgc_freeze();
 }
-static const rcgc_type freezer_type = {"freezer", sizeof(node), node_traverse, node_clear,
-                                       freeze_finalize, NULL};
+static const rcgc_type freezer_type = {.name = "freezer", .size = sizeof(node),
+                                       .traverse = node_traverse, .clear = node_clear,
+                                       .finalize = freeze_finalize};
 
 TEST(freeze_from_a_finalizer_during_a_collection)
 {
@@ -549,8 +554,9 @@ static void peek_in_destroy(void *self)
     (void)self;
     peeked_null = rcgc_weakref_peek(watched_weakref) == NULL;
 }
-static const rcgc_type peeking_parent_type = {"peeker", sizeof(node), node_traverse,
-                                              node_clear, NULL, peek_in_destroy};
+static const rcgc_type peeking_parent_type = {.name = "peeker", .size = sizeof(node),
+                                              .traverse = node_traverse, .clear = node_clear,
+                                              .destroy = peek_in_destroy};
 
 TEST(referent_waiting_in_the_deallocation_queue_reads_as_dead)
 {
@@ -592,8 +598,9 @@ static void drop_weakref_then_count(void *self)
     count_after_drop = rcgc_weakref_count(counted_referent);
     node_clear(self);
 }
-static const rcgc_type weak_holder_type = {"weakholder", sizeof(node), node_traverse,
-                                           drop_weakref_then_count, NULL, NULL};
+static const rcgc_type weak_holder_type = {.name = "weakholder", .size = sizeof(node),
+                                           .traverse = node_traverse,
+                                           .clear = drop_weakref_then_count};
 
 TEST(weakref_count_ignores_a_weakref_whose_last_reference_is_gone)
 {
@@ -671,8 +678,9 @@ static void weakref_to_self_destroy(void *self)
     dying_weakref = rcgc_weakref_new(self, NULL, NULL);
     dying_weakref_errno = errno;
 }
-static const rcgc_type self_weakening_type = {"selfweak", sizeof(node), node_traverse,
-                                              node_clear, NULL, weakref_to_self_destroy};
+static const rcgc_type self_weakening_type = {.name = "selfweak", .size = sizeof(node),
+                                              .traverse = node_traverse, .clear = node_clear,
+                                              .destroy = weakref_to_self_destroy};
 
 static void weakref_to_a_dying_object(void)
 {
@@ -702,8 +710,8 @@ static int borrow_traverse(void *self, rcgc_visit_fn visit, void *arg)
     return 0;
 }
 static void borrow_clear(void *self) { ((node *)self)->slot[0] = NULL; }
-static const rcgc_type borrower_type = {"borrower", sizeof(node), borrow_traverse,
-                                        borrow_clear, NULL, NULL};
+static const rcgc_type borrower_type = {.name = "borrower", .size = sizeof(node),
+                                        .traverse = borrow_traverse, .clear = borrow_clear};
 
 static void traverse_reports_a_freed_object(void)
 {
@@ -727,8 +735,8 @@ static void clear_then_revive(void *self)
     RCGC_CLEAR(n->slot[0]);   /* stale now waits in the queue, count 0 */
     rcgc_incref(stale);       /* the bug: revives a dead object */
 }
-static const rcgc_type reviver_type = {"reviver", sizeof(node), node_traverse,
-                                       clear_then_revive, NULL, NULL};
+static const rcgc_type reviver_type = {.name = "reviver", .size = sizeof(node),
+                                       .traverse = node_traverse, .clear = clear_then_revive};
 
 static void incref_of_a_dying_object(void)
 {

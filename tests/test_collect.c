@@ -66,8 +66,9 @@ static void suicide_finalize(void *self)
     event("del%d ", ((node *)self)->id);
     node_clear(self);       /* breaks its own cycle */
 }
-static const rcgc_type suicide_type = {"suicide", sizeof(node), node_traverse, node_clear,
-                                       suicide_finalize, NULL};
+static const rcgc_type suicide_type = {.name = "suicide", .size = sizeof(node),
+                                       .traverse = node_traverse, .clear = node_clear,
+                                       .finalize = suicide_finalize};
 
 TEST(finalizer_that_breaks_its_own_cycle_frees_it)
 {
@@ -175,8 +176,9 @@ static void collect_inside(void *self)
     (void)self;
     nested_result = rcgc_collect(2);
 }
-static const rcgc_type collects_type = {"collects", sizeof(node), node_traverse, node_clear,
-                                        collect_inside, NULL};
+static const rcgc_type collects_type = {.name = "collects", .size = sizeof(node),
+                                        .traverse = node_traverse, .clear = node_clear,
+                                        .finalize = collect_inside};
 
 TEST(collect_requested_while_one_runs_returns_0)
 {
@@ -326,8 +328,10 @@ static void collect_when_dying(void *self)
     (void)self;
     collect_from_finalizer_result = rcgc_collect(2);
 }
-static const rcgc_type collector_on_death_type = {"reaper", sizeof(node), node_traverse,
-                                                  node_clear, collect_when_dying, NULL};
+static const rcgc_type collector_on_death_type = {.name = "reaper", .size = sizeof(node),
+                                                  .traverse = node_traverse,
+                                                  .clear = node_clear,
+                                                  .finalize = collect_when_dying};
 
 TEST(collection_inside_a_deallocation_frees_everything_it_finds)
 {

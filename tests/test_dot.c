@@ -13,9 +13,9 @@
 #include "nodes.h"
 #include "rcgc_tools.h"
 
-static const rcgc_type widget_type = {"widget", sizeof(node), node_traverse, node_clear,
-                                      NULL, NULL};
-static const rcgc_type leafy_type = {"leafy", 24, NULL, NULL, NULL, NULL};
+static const rcgc_type widget_type = {.name = "widget", .size = sizeof(node),
+                                      .traverse = node_traverse, .clear = node_clear};
+static const rcgc_type leafy_type = {.name = "leafy", .size = 24};
 
 /* The DOT text rcgc_write_dot gives for objs (static buffer), or NULL with
    its errno if it failed. */

@@ -362,16 +362,18 @@ static void allocating_finalize(void *self)
     if (l) DID(rcgc_list_append(l, self));   /* a reference taken and given back */
     drop(l);
 }
-static const rcgc_type alloc_del_type = {"allocdel", sizeof(node), node_traverse, node_clear,
-                                         allocating_finalize, NULL};
+static const rcgc_type alloc_del_type = {.name = "allocdel", .size = sizeof(node),
+                                         .traverse = node_traverse, .clear = node_clear,
+                                         .finalize = allocating_finalize};
 
 static void counting_resurrect(void *self)
 {
     finalized++;
     if (lazarus_len < (int)(sizeof lazarus / sizeof lazarus[0])) resurrect_finalize(self);
 }
-static const rcgc_type counted_lazarus_type = {"lazarus", sizeof(node), node_traverse,
-                                               node_clear, counting_resurrect, NULL};
+static const rcgc_type counted_lazarus_type = {.name = "lazarus", .size = sizeof(node),
+                                               .traverse = node_traverse, .clear = node_clear,
+                                               .finalize = counting_resurrect};
 
 static void finalizers(void)
 {
@@ -641,8 +643,9 @@ static void meddler_finalize(void *self)
     }
     if (d1.live) drop(GOT(rcgc_weakref_new(d1.live, NULL, NULL)));
 }
-static const rcgc_type meddler_type = {"meddler", sizeof(node), node_traverse, node_clear,
-                                       meddler_finalize, NULL};
+static const rcgc_type meddler_type = {.name = "meddler", .size = sizeof(node),
+                                       .traverse = node_traverse, .clear = node_clear,
+                                       .finalize = meddler_finalize};
 
 /* A collection asked for while one runs (the hook called for a finalizer's
    allocation) returns 0 with EBUSY (D3). */

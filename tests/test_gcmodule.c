@@ -83,8 +83,8 @@ TEST(saveall_keeps_garbage_in_the_garbage_list)
 
 static size_t destroyed;
 static void count_destroy(void *self) { node_clear(self); destroyed++; }
-static const rcgc_type stuck_type = {"stuck", sizeof(node), node_traverse, NULL, NULL,
-                                     count_destroy};
+static const rcgc_type stuck_type = {.name = "stuck", .size = sizeof(node),
+                                     .traverse = node_traverse, .destroy = count_destroy};
 
 TEST(cycle_without_clear_is_uncollectable_reported_and_kept)
 {

@@ -23,8 +23,9 @@ static void decref_during_teardown_child(void *self)
 {
     rcgc_decref(self);      /* count is zero while the object tears down */
 }
-static const rcgc_type overdrop_type = {"overdrop", sizeof(node), node_traverse, node_clear,
-                                        NULL, decref_during_teardown_child};
+static const rcgc_type overdrop_type = {.name = "overdrop", .size = sizeof(node),
+                                        .traverse = node_traverse, .clear = node_clear,
+                                        .destroy = decref_during_teardown_child};
 
 static void refcount_too_small(void)
 {

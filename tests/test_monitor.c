@@ -146,7 +146,7 @@ TEST(two_leaks_fastest_first)
 
 /* Samples a count of "tick" objects changed by deltas[i] between sample i
    and i + 1, from the objects held in *held; returns the report's result. */
-static const rcgc_type tick_type = {"tick", 8, NULL, NULL, NULL, NULL};
+static const rcgc_type tick_type = {.name = "tick", .size = 8};
 static size_t judge_pattern(const char *deltas, void **held, size_t *n)
 {
     rcgc_monitor_reset();
@@ -195,7 +195,7 @@ TEST(a_newly_numerous_type_is_followed)
     rcgc_monitor_reset();
     for (int t = 0; t < 40; t++) {
         snprintf(names[t], sizeof names[t], "t%02d", t);
-        many[t] = (rcgc_type){names[t], 8, NULL, NULL, NULL, NULL};
+        many[t] = (rcgc_type){.name = names[t], .size = 8};
         for (int i = 0; i <= t; i++) held[n++] = rcgc_new(&many[t]);
     }
     for (int k = 0; k < 8; k++) rcgc_monitor_sample();

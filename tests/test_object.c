@@ -10,8 +10,9 @@
 static void order_finalize(void *self) { event("finalize%d ", ((node *)self)->id); }
 static void order_clear(void *self) { event("clear%d ", ((node *)self)->id); node_clear(self); }
 static void order_destroy(void *self) { event("destroy%d ", ((node *)self)->id); }
-static const rcgc_type order_type = {"order", sizeof(node), node_traverse, order_clear,
-                                     order_finalize, order_destroy};
+static const rcgc_type order_type = {.name = "order", .size = sizeof(node),
+                                     .traverse = node_traverse, .clear = order_clear,
+                                     .finalize = order_finalize, .destroy = order_destroy};
 
 TEST(new_object_has_refcount_one_and_zeroed_body)
 {
@@ -43,7 +44,8 @@ TEST(null_arguments_are_harmless)
     CHECK(!rcgc_is_tracked(NULL));
 }
 
-static const rcgc_type leaf_type = {"leaf", sizeof(node), NULL, NULL, order_finalize, NULL};
+static const rcgc_type leaf_type = {.name = "leaf", .size = sizeof(node),
+                                    .finalize = order_finalize};
 
 TEST(types_without_traverse_are_never_tracked)
 {
@@ -125,8 +127,9 @@ static void where_am_i(void *self)
     for (int g = 0; g < 3; g++)
         if (rcgc_get_objects(g, find_finalizing, NULL)) finalizer_generation = g;
 }
-static const rcgc_type where_type = {"where", sizeof(node), node_traverse, node_clear,
-                                     where_am_i, NULL};
+static const rcgc_type where_type = {.name = "where", .size = sizeof(node),
+                                     .traverse = node_traverse, .clear = node_clear,
+                                     .finalize = where_am_i};
 
 TEST(finalizer_on_decref_runs_with_object_tracked_in_generation_0)
 {
@@ -147,8 +150,9 @@ static void weakref_in_finalizer(void *self)
     /* a weakref to the dying object, made while it finalizes */
     dying_peer = rcgc_weakref_new(self, weak_event, (void *)9);
 }
-static const rcgc_type makes_weakref_type = {"mkwr", sizeof(node), node_traverse, node_clear,
-                                             weakref_in_finalizer, NULL};
+static const rcgc_type makes_weakref_type = {.name = "mkwr", .size = sizeof(node),
+                                             .traverse = node_traverse, .clear = node_clear,
+                                             .finalize = weakref_in_finalizer};
 
 TEST(weakref_created_inside_finalizer_is_cleared_and_called_back)
 {
@@ -166,8 +170,9 @@ TEST(weakref_created_inside_finalizer_is_cleared_and_called_back)
 
 static size_t chain_freed;
 static void count_destroy(void *self) { (void)self; chain_freed++; }
-static const rcgc_type chain_type = {"chain", sizeof(node), node_traverse, node_clear,
-                                     NULL, count_destroy};
+static const rcgc_type chain_type = {.name = "chain", .size = sizeof(node),
+                                     .traverse = node_traverse, .clear = node_clear,
+                                     .destroy = count_destroy};
 
 static size_t chain_length(void)
 {

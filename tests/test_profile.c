@@ -115,7 +115,7 @@ TEST(regions_misuse_sets_einval)
                         "(1 region occurrence not recorded: no name, or no memory)\n");
 }
 
-static const rcgc_type leaf_t = {"leaf", 16, NULL, NULL, NULL, NULL};
+static const rcgc_type leaf_t = {.name = "leaf", .size = 16};
 
 /* Real objects: the allocator's events reach the regions, tracing or not. */
 TEST(regions_count_real_allocations)
@@ -220,7 +220,7 @@ static int run_report(const char *args, char *out, size_t cap, char *err, size_t
     return WEXITSTATUS(status);
 }
 
-static const rcgc_type node_t = {"node", 32, NULL, NULL, NULL, NULL};
+static const rcgc_type node_t = {.name = "node", .size = 32};
 static const trace_site site_make = {"app.c", "make_node", 10};
 static const trace_site site_grow = {"app.c", "grow", 20};
 static const trace_site site_helper = {"lib.c", "helper", 5};

@@ -267,14 +267,17 @@ static void hook_finalize(void *self)
     grow_with_hook();
 }
 
-static const rcgc_type fire_finalize_type = {"firefinalize", sizeof(node), node_traverse,
-                                             node_clear, fire_finalize, NULL};
-static const rcgc_type fire_clear_type = {"fireclear", sizeof(node), node_traverse,
-                                          fire_clear, NULL, NULL};
-static const rcgc_type fire_destroy_type = {"firedestroy", sizeof(node), node_traverse,
-                                            node_clear, NULL, fire_destroy};
-static const rcgc_type hook_finalize_type = {"hookfinalize", sizeof(node), node_traverse,
-                                             node_clear, hook_finalize, NULL};
+static const rcgc_type fire_finalize_type = {.name = "firefinalize", .size = sizeof(node),
+                                             .traverse = node_traverse, .clear = node_clear,
+                                             .finalize = fire_finalize};
+static const rcgc_type fire_clear_type = {.name = "fireclear", .size = sizeof(node),
+                                          .traverse = node_traverse, .clear = fire_clear};
+static const rcgc_type fire_destroy_type = {.name = "firedestroy", .size = sizeof(node),
+                                            .traverse = node_traverse, .clear = node_clear,
+                                            .destroy = fire_destroy};
+static const rcgc_type hook_finalize_type = {.name = "hookfinalize", .size = sizeof(node),
+                                             .traverse = node_traverse, .clear = node_clear,
+                                             .finalize = hook_finalize};
 
 static void collect_and_log(void)
 {
@@ -528,10 +531,12 @@ static void clear_then_operate_on_self(void *self)
     node_clear(self);
     operate_on_self(self);
 }
-static const rcgc_type self_destroy_type = {"selfdestroy", sizeof(node), node_traverse,
-                                            node_clear, NULL, operate_on_self};
-static const rcgc_type self_clear_type = {"selfclear", sizeof(node), node_traverse,
-                                          clear_then_operate_on_self, NULL, NULL};
+static const rcgc_type self_destroy_type = {.name = "selfdestroy", .size = sizeof(node),
+                                            .traverse = node_traverse, .clear = node_clear,
+                                            .destroy = operate_on_self};
+static const rcgc_type self_clear_type = {.name = "selfclear", .size = sizeof(node),
+                                          .traverse = node_traverse,
+                                          .clear = clear_then_operate_on_self};
 
 static const rcgc_type *self_type;
 static void drop_self_operator(void)

@@ -87,8 +87,9 @@ static void append_to_grown_list(void *self)
 {
     rcgc_list_append(grown_list, self);   /* resurrects self, grows the list */
 }
-static const rcgc_type appender_type = {"appender", sizeof(node), node_traverse, node_clear,
-                                        append_to_grown_list, NULL};
+static const rcgc_type appender_type = {.name = "appender", .size = sizeof(node),
+                                        .traverse = node_traverse, .clear = node_clear,
+                                        .finalize = append_to_grown_list};
 
 /* Before: the list's storage was reallocated from the pointer read before
    the hook ran, after a finalizer had grown (and so freed) it: double free. */
@@ -124,8 +125,9 @@ static void fill_grown_dict(void *self)
         rcgc_dict_set(grown_dict, key, self);
     }
 }
-static const rcgc_type filler_type = {"filler", sizeof(node), node_traverse, node_clear,
-                                      fill_grown_dict, NULL};
+static const rcgc_type filler_type = {.name = "filler", .size = sizeof(node),
+                                      .traverse = node_traverse, .clear = node_clear,
+                                      .finalize = fill_grown_dict};
 
 /* Before: the resize sized its new arrays (42 entries) before the hook ran;
    finalizers then added 40 keys and the rehash wrote past the end (heap
@@ -244,7 +246,7 @@ TEST(decref_inside_get_objects_callback_frees_after_the_walk)
 /* ---- bounded stack ------------------------------------------------------------ */
 
 /* A type without traverse: never tracked. */
-static const rcgc_type leaf_type = {"leaf", sizeof(node), NULL, NULL, NULL, NULL};
+static const rcgc_type leaf_type = {.name = "leaf", .size = sizeof(node)};
 
 static void release_next(void *wr, void *next)
 {
@@ -298,8 +300,9 @@ static void finalize_dropping_self(void *self)
     self_drops++;
     rcgc_decref(self);   /* drops the reference the deallocation lent it */
 }
-static const rcgc_type self_dropper_type = {"selfdropper", sizeof(node), node_traverse,
-                                            node_clear, finalize_dropping_self, NULL};
+static const rcgc_type self_dropper_type = {.name = "selfdropper", .size = sizeof(node),
+                                            .traverse = node_traverse, .clear = node_clear,
+                                            .finalize = finalize_dropping_self};
 
 static void drop_self_dropper(void)
 {
@@ -334,8 +337,9 @@ static void clear_retracking_self(void *self)
     rcgc_track(self);
     retrack_errno = errno;
 }
-static const rcgc_type retracker_type = {"retracker", sizeof(node), node_traverse,
-                                         clear_retracking_self, NULL, NULL};
+static const rcgc_type retracker_type = {.name = "retracker", .size = sizeof(node),
+                                         .traverse = node_traverse,
+                                         .clear = clear_retracking_self};
 
 static void drop_retracker(void)
 {
@@ -514,8 +518,8 @@ TEST(debug_lines_longer_than_511_bytes_are_whole)
 {
     quiet_start();
     memset(long_name, 'n', sizeof long_name - 1);
-    const rcgc_type long_type = {long_name, sizeof(node), node_traverse, node_clear,
-                                 NULL, NULL};
+    const rcgc_type long_type = {.name = long_name, .size = sizeof(node),
+                                 .traverse = node_traverse, .clear = node_clear};
     node *a = new_node(&long_type, 1);
     link_slot(a, 0, a);
     rcgc_decref(a);
@@ -565,8 +569,9 @@ static void collect_from_finalizer(void *self)
     nested_result = rcgc_collect(2);
     nested_errno = errno;
 }
-static const rcgc_type nested_collector_type = {"nested", sizeof(node), node_traverse,
-                                                node_clear, collect_from_finalizer, NULL};
+static const rcgc_type nested_collector_type = {.name = "nested", .size = sizeof(node),
+                                                .traverse = node_traverse, .clear = node_clear,
+                                                .finalize = collect_from_finalizer};
 
 /* Before: the refused collection gave 0 with nothing to tell it from "found
    nothing". */

@@ -21,7 +21,7 @@ static capture out;
 
 /* A type whose objects take exactly 144 KiB with rcgc's header: the
    contract's example line, "size=576 KiB, count=4, average=144 KiB". */
-static rcgc_type blob_type = {"blob", 0, NULL, NULL, NULL, NULL};
+static rcgc_type blob_type = {.name = "blob", .size = 0};
 
 static void blob_setup(void)
 {

@@ -63,11 +63,12 @@ static void s_finalize(void *self)
         rcgc_decref(rcgc_list_new());
     }
 }
-static const rcgc_type s_type = {"snode", sizeof(snode), s_traverse, s_clear, s_finalize,
-                                 s_destroy};
+static const rcgc_type s_type = {.name = "snode", .size = sizeof(snode),
+                                 .traverse = s_traverse, .clear = s_clear,
+                                 .finalize = s_finalize, .destroy = s_destroy};
 /* No clear: cycles of these are uncollectable until the test breaks them. */
-static const rcgc_type stuck_type = {"stuck", sizeof(snode), s_traverse, NULL, NULL,
-                                     s_destroy};
+static const rcgc_type stuck_type = {.name = "stuck", .size = sizeof(snode),
+                                     .traverse = s_traverse, .destroy = s_destroy};
 
 static void set_var(int i, void *obj)   /* takes obj's reference */
 {

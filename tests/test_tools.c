@@ -16,12 +16,13 @@
 static capture out;
 
 /* Types of this file only, so that counts are exact. */
-static const rcgc_type widget_type = {"widget", sizeof(node), node_traverse, node_clear,
-                                      NULL, NULL};
-static const rcgc_type leafy_type = {"leafy", 24, NULL, NULL, NULL, NULL};
-static const rcgc_type closure_type = {"closure", sizeof(node), node_traverse, node_clear,
-                                       NULL, NULL};
-static const rcgc_type env_type = {"env", sizeof(node), node_traverse, node_clear, NULL, NULL};
+static const rcgc_type widget_type = {.name = "widget", .size = sizeof(node),
+                                      .traverse = node_traverse, .clear = node_clear};
+static const rcgc_type leafy_type = {.name = "leafy", .size = 24};
+static const rcgc_type closure_type = {.name = "closure", .size = sizeof(node),
+                                       .traverse = node_traverse, .clear = node_clear};
+static const rcgc_type env_type = {.name = "env", .size = sizeof(node),
+                                   .traverse = node_traverse, .clear = node_clear};
 
 static size_t census_of(const rcgc_type *t, size_t *bytes)
 {
@@ -388,7 +389,7 @@ static int noop_visit(void *obj, void *arg)
     return 0;
 }
 
-static const rcgc_type fresh_type = {"fresh", 8, NULL, NULL, NULL, NULL};
+static const rcgc_type fresh_type = {.name = "fresh", .size = 8};
 
 /* Each tool, with its n-th allocation of bookkeeping refused, for every n
    until none is: it fails with ENOMEM or succeeds, and leaves the heap as

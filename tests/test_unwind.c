@@ -216,7 +216,7 @@ TEST(unwind_works_on_other_threads)
 
 /* Through the public surface: a traced rcgc_new (the header's macro, its
    *_at function recording the entry frame) from a known chain. */
-static const rcgc_type leaf_type = {"leaf", 16, NULL, NULL, NULL, NULL};
+static const rcgc_type leaf_type = {.name = "leaf", .size = 16};
 static int alloc_line, alloc_middle_line, alloc_outer_line;
 
 __attribute__((noinline)) static void *alloc_here(void)
@@ -278,7 +278,8 @@ static void allocating_finalizer(void *self)
     KEEP_FRAME();
     made_in_finalizer = rcgc_new(&leaf_type);
 }
-static const rcgc_type finalized_type = {"finalized", 16, NULL, NULL, allocating_finalizer, NULL};
+static const rcgc_type finalized_type = {.name = "finalized", .size = 16,
+                                         .finalize = allocating_finalizer};
 
 __attribute__((noinline)) static void let_go(void *obj)
 {

@@ -89,7 +89,7 @@ TEST(weakref_count_tracks_live_weakrefs)
     quiet_end();
 }
 
-static const rcgc_type blob_type = {"blob", 8, NULL, NULL, NULL, NULL};
+static const rcgc_type blob_type = {.name = "blob", .size = 8};
 
 TEST(weakrefs_to_untracked_objects)
 {

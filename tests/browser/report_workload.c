@@ -12,9 +12,9 @@
 #include "nodes.h"
 #include "rcgc_tools.h"
 
-static const rcgc_type word_type = {"word", 24, NULL, NULL, NULL, NULL};
-static const rcgc_type paragraph_type = {"paragraph", sizeof(node), node_traverse, node_clear,
-                                         NULL, NULL};
+static const rcgc_type word_type = {.name = "word", .size = 24};
+static const rcgc_type paragraph_type = {.name = "paragraph", .size = sizeof(node),
+                                         .traverse = node_traverse, .clear = node_clear};
 
 __attribute__((noinline)) static void *make_paragraph(int words)
 {

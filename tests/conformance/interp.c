@@ -150,10 +150,14 @@ static void finalize_suicide(void *self)
 }
 
 static const rcgc_type node_types[] = {
-    {"node", sizeof(node), node_traverse, node_clear, NULL, node_destroy},
-    {"finnode", sizeof(node), node_traverse, node_clear, finalize_plain, node_destroy},
-    {"resnode", sizeof(node), node_traverse, node_clear, finalize_resurrect, node_destroy},
-    {"suicidenode", sizeof(node), node_traverse, node_clear, finalize_suicide, node_destroy},
+    {.name = "node", .size = sizeof(node), .traverse = node_traverse, .clear = node_clear,
+     .destroy = node_destroy},
+    {.name = "finnode", .size = sizeof(node), .traverse = node_traverse, .clear = node_clear,
+     .finalize = finalize_plain, .destroy = node_destroy},
+    {.name = "resnode", .size = sizeof(node), .traverse = node_traverse, .clear = node_clear,
+     .finalize = finalize_resurrect, .destroy = node_destroy},
+    {.name = "suicidenode", .size = sizeof(node), .traverse = node_traverse,
+     .clear = node_clear, .finalize = finalize_suicide, .destroy = node_destroy},
 };
 static const char node_kinds[] = "pfrs";
 

@@ -190,16 +190,24 @@ static void node_destroy(void *self)
 #define LONG_NAME_X100 LONG_NAME_X10 LONG_NAME_X10 LONG_NAME_X10 LONG_NAME_X10 \
     LONG_NAME_X10 LONG_NAME_X10 LONG_NAME_X10 LONG_NAME_X10 LONG_NAME_X10 LONG_NAME_X10
 static const rcgc_type node_types[NTYPES] = {
-    {"leaf", sizeof(fnode), NULL, NULL, NULL, node_destroy},
-    {"clearless", sizeof(fnode), node_traverse, NULL, NULL, node_destroy},
-    {"leaf_c", sizeof(fnode), NULL, node_clear, NULL, node_destroy},
-    {"node", sizeof(fnode), node_traverse, node_clear, NULL, node_destroy},
-    {"leaf_del", sizeof(fnode), NULL, NULL, node_finalize, node_destroy},
-    {"clearless_del", sizeof(fnode), node_traverse, NULL, node_finalize, node_destroy},
-    {"leaf_c_del", sizeof(fnode), NULL, node_clear, node_finalize, node_destroy},
-    {"node_del", sizeof(fnode), node_traverse, node_clear, node_finalize, node_destroy},
-    {LONG_NAME_X100 LONG_NAME_X100 LONG_NAME_X100 LONG_NAME_X100 LONG_NAME_X100 LONG_NAME_X100,
-     sizeof(fnode), node_traverse, node_clear, node_finalize, node_destroy},
+    {.name = "leaf", .size = sizeof(fnode), .destroy = node_destroy},
+    {.name = "clearless", .size = sizeof(fnode), .traverse = node_traverse,
+     .destroy = node_destroy},
+    {.name = "leaf_c", .size = sizeof(fnode), .clear = node_clear, .destroy = node_destroy},
+    {.name = "node", .size = sizeof(fnode), .traverse = node_traverse, .clear = node_clear,
+     .destroy = node_destroy},
+    {.name = "leaf_del", .size = sizeof(fnode), .finalize = node_finalize,
+     .destroy = node_destroy},
+    {.name = "clearless_del", .size = sizeof(fnode), .traverse = node_traverse,
+     .finalize = node_finalize, .destroy = node_destroy},
+    {.name = "leaf_c_del", .size = sizeof(fnode), .clear = node_clear,
+     .finalize = node_finalize, .destroy = node_destroy},
+    {.name = "node_del", .size = sizeof(fnode), .traverse = node_traverse, .clear = node_clear,
+     .finalize = node_finalize, .destroy = node_destroy},
+    {.name = LONG_NAME_X100 LONG_NAME_X100 LONG_NAME_X100 LONG_NAME_X100 LONG_NAME_X100
+             LONG_NAME_X100,
+     .size = sizeof(fnode), .traverse = node_traverse, .clear = node_clear,
+     .finalize = node_finalize, .destroy = node_destroy},
 };
 
 static int node_type_index(const rcgc_type *t)

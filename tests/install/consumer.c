@@ -2,6 +2,7 @@
    contains itself is dropped, and a full collection must find exactly it. */
 #include <rcgc.h>
 #include <stdio.h>
+#include <string.h>
 
 int main(void)
 {
@@ -17,7 +18,13 @@ int main(void)
         fprintf(stderr, "consumer: rcgc_collect(2) == %zu, expected 1\n", found);
         return 1;
     }
-    printf("consumer: rcgc %d.%d.%d collected the self-referencing list\n",
-           RCGC_VERSION_MAJOR, RCGC_VERSION_MINOR, RCGC_VERSION_PATCH);
+    /* The library it runs with is the one it was compiled against. */
+    if (rcgc_version() != RCGC_VERSION_HEX ||
+        strcmp(rcgc_version_string(), RCGC_VERSION_STRING) != 0) {
+        fprintf(stderr, "consumer: runs with rcgc %s (0x%06x), compiled against %s\n",
+                rcgc_version_string(), rcgc_version(), RCGC_VERSION_STRING);
+        return 1;
+    }
+    printf("consumer: rcgc %s collected the self-referencing list\n", rcgc_version_string());
     return 0;
 }

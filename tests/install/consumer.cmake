@@ -2,7 +2,8 @@
 # directory as CMakeLists.txt.  It must find rcgc only in the given prefix.
 cmake_minimum_required(VERSION 3.25)
 project(rcgc_consumer LANGUAGES C)
-find_package(rcgc 0.1 REQUIRED CONFIG NO_CMAKE_PACKAGE_REGISTRY)
+# run.sh passes the installed header's major.minor.
+find_package(rcgc ${RCGC_WANTED} REQUIRED CONFIG NO_CMAKE_PACKAGE_REGISTRY)
 message(STATUS "consumer: rcgc ${rcgc_VERSION} from ${rcgc_DIR}")
 
 add_executable(consumer_shared consumer.c)

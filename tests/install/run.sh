@@ -23,12 +23,27 @@ cmake --install "$build" --prefix "$prefix" >"$log" 2>&1 || fail "cmake --instal
 pc=$(find "$prefix" -name rcgc.pc)
 [ -n "$pc" ] || fail "no rcgc.pc installed"
 libdir=$(dirname "$(dirname "$pc")")
+# The version as the installed header defines it; the SONAME follows the major.
+version_part() {
+    sed -n "s/^#define RCGC_VERSION_$1 \([0-9]*\)$/\1/p" "$prefix/include/rcgc.h"
+}
+major=$(version_part MAJOR)
+minor=$(version_part MINOR)
+patch=$(version_part PATCH)
+[ -n "$major" ] && [ -n "$minor" ] && [ -n "$patch" ] ||
+    fail "no RCGC_VERSION_MAJOR/MINOR/PATCH in the installed rcgc.h"
 for f in "$prefix/include/rcgc.h" "$prefix/include/rcgc_tools.h" "$prefix/bin/rcgc-report" \
          "$libdir/librcgc.a" "$libdir/librcgc.so" \
-         "$libdir/librcgc.so.0" "$libdir/cmake/rcgc/rcgcConfig.cmake" \
+         "$libdir/librcgc.so.$major" "$libdir/librcgc.so.$major.$minor.$patch" \
+         "$libdir/cmake/rcgc/rcgcConfig.cmake" \
          "$libdir/cmake/rcgc/rcgcConfigVersion.cmake"; do
     [ -e "$f" ] || fail "missing after install: ${f#"$prefix"/}"
 done
+soname=$(readelf -d "$libdir/librcgc.so" | sed -n 's/.*(SONAME).*\[\(.*\)\]$/\1/p')
+[ "$soname" = "librcgc.so.$major" ] ||
+    fail "SONAME of librcgc.so is '$soname', expected librcgc.so.$major"
+[ "$(pkg-config --modversion "$pc")" = "$major.$minor.$patch" ] ||
+    fail "rcgc.pc says version $(pkg-config --modversion "$pc"), the header $major.$minor.$patch"
 "$prefix/bin/rcgc-report" --help >"$log" 2>&1 || fail "the installed rcgc-report does not run"
 
 cd "$scratch"
@@ -52,6 +67,7 @@ mkdir cmake-src
 cp "$here/consumer.cmake" cmake-src/CMakeLists.txt
 cp consumer.c cmake-src/
 CC=$CC cmake -S cmake-src -B cmake-build -DCMAKE_PREFIX_PATH="$prefix" \
+    -DRCGC_WANTED="$major.$minor" \
     -DCMAKE_C_FLAGS="$warn" >"$log" 2>&1 || fail "find_package(rcgc) configure failed"
 grep -q "consumer: rcgc .* from $libdir/cmake/rcgc" "$log" ||
     fail "find_package found rcgc somewhere other than $prefix"
