@@ -45,6 +45,41 @@ static void not_managed(void)
     rcgc_incref(fake + 48);
 }
 
+/* A type with a describe hook whose traverse reports slot[0] twice: the
+   collector finds more references than the count holds. */
+static int twice_traverse(void *self, rcgc_visit_fn visit, void *arg)
+{
+    node *n = self;
+    RCGC_VISIT(n->slot[0]);
+    RCGC_VISIT(n->slot[0]);
+    return 0;
+}
+static int id_describe(const void *self, char *buf, size_t size)
+{
+    return snprintf(buf, size, "\"id %d\"", ((const node *)self)->id);
+}
+static const rcgc_type twice_type = {.name = "twice", .size = sizeof(node),
+                                     .traverse = twice_traverse, .clear = node_clear,
+                                     .describe = id_describe};
+static const rcgc_type described_overdrop_type = {
+    .name = "doverdrop", .size = sizeof(node), .traverse = node_traverse,
+    .clear = node_clear, .destroy = decref_during_teardown_child, .describe = id_describe};
+
+static void counted_twice(void)
+{
+    node *a = new_node(&twice_type, 7), *b = new_node(&twice_type, 8);
+    link_slot(a, 0, b);
+    link_slot(b, 0, a);
+    rcgc_decref(a);
+    rcgc_decref(b);
+    rcgc_collect(2);
+}
+
+static void described_refcount_too_small(void)
+{
+    rcgc_decref(new_node(&described_overdrop_type, 9));
+}
+
 static void check_abort(void (*fn)(void), const char *needle, const char *type_name)
 {
     CHECK_ABORTS(fn, needle, type_name);
@@ -65,6 +100,19 @@ TEST(refcount_below_zero_aborts)
 TEST(incref_of_a_freed_object_aborts)
 {
     check_abort(incref_freed, "rcgc_incref: use of a freed object: object <node", NULL);
+}
+
+TEST(a_misuse_line_shows_the_objects_description)
+{
+    check_abort(counted_twice, "rcgc: rcgc_collect: refcount is too small (traverse reports "
+                               "more references than the count holds): object <twice \"id ",
+                "\" 0x");
+}
+
+TEST(a_misuse_line_shows_no_description_for_an_object_being_torn_down)
+{
+    check_abort(described_refcount_too_small,
+                "rcgc_decref: refcount would go below zero: object <doverdrop 0x", "refcount 0");
 }
 
 TEST(pointer_that_is_not_managed_aborts)

@@ -41,6 +41,10 @@
  *    count at least the live nodes made since, DOT text is a digraph with
  *    balanced braces, traced memory <= memory in use, a snapshot dumped and
  *    loaded prints the same; every tool is stopped at the end of the input;
+ *  - the optional type hooks (types 3 and 8): describe and name_ref run on
+ *    live objects only, name_ref is given the visit of the reference it
+ *    names, and their text (line breaks, more than fits) reaches the sinks
+ *    as whole lines;
  *  - memory: at the end of each input everything is released, garbage
  *    cleared and rcgc_collect(2) run (SAVEALL off); then no node of ours
  *    may be left and rcgc_memory_in_use() must equal its value before the
@@ -184,8 +188,45 @@ static void node_destroy(void *self)
     registry_len--;
 }
 
+/* The describe and name_ref hooks of types 3 and 8, which check what the
+   tools pass them (a live object; the visit of the reference named) and
+   write what tools must tame: a line break, text longer than the buffer. */
+static int node_describe(const void *self, char *buf, size_t size)
+{
+    const fnode *n = self;
+    if (rcgc_refcount(self) < 1) fail("describe called on %p, whose count is 0", self);
+    if (size < 64) fail("describe given %zu bytes", size);
+    switch (n->serial % 3) {
+    case 0: return snprintf(buf, size, "serial %u\nsecond line", (unsigned)n->serial);
+    case 1: return snprintf(buf, size, "serial %u %0200d", (unsigned)n->serial, 0);
+    default: return snprintf(buf, size, "#%u", (unsigned)n->serial);
+    }
+}
+
+static int node_name_ref(const void *self, const void *referent, size_t index, char *buf,
+                         size_t size)
+{
+    const fnode *n = self;
+    if (rcgc_refcount(self) < 1) fail("name_ref called on %p, whose count is 0", self);
+    int at = -1, first = -1;
+    size_t seen = 0;
+    for (int i = 0; i < 3; i++) {
+        if (!n->slot[i]) continue;
+        if (seen++ == index) at = i;
+        if (first < 0 && n->slot[i] == referent) first = i;
+    }
+    /* A sink may have changed the slots since the chain was found: then the
+       referent is gone and the index names no slot of it. */
+    if (first >= 0 && (at < 0 || n->slot[at] != referent))
+        fail("name_ref: the reference to %p is not visit %zu of %p", referent, index, self);
+    if (at < 0) return 0;
+    return n->serial & 1 ? snprintf(buf, size, ".slot[%d]", at)
+                         : snprintf(buf, size, ".slot_%d_%0100d", at, 0);
+}
+
 /* Types 0-7: every combination of traverse, clear and finalize; destroy for
-   all (it unregisters).  Type 8 has a name longer than a debug line. */
+   all (it unregisters).  Type 8 has a name longer than a debug line.  Types
+   3 and 8 have the optional hooks too. */
 #define LONG_NAME_X10 "long-name-"
 #define LONG_NAME_X100 LONG_NAME_X10 LONG_NAME_X10 LONG_NAME_X10 LONG_NAME_X10 \
     LONG_NAME_X10 LONG_NAME_X10 LONG_NAME_X10 LONG_NAME_X10 LONG_NAME_X10 LONG_NAME_X10
@@ -195,7 +236,7 @@ static const rcgc_type node_types[NTYPES] = {
      .destroy = node_destroy},
     {.name = "leaf_c", .size = sizeof(fnode), .clear = node_clear, .destroy = node_destroy},
     {.name = "node", .size = sizeof(fnode), .traverse = node_traverse, .clear = node_clear,
-     .destroy = node_destroy},
+     .destroy = node_destroy, .describe = node_describe, .name_ref = node_name_ref},
     {.name = "leaf_del", .size = sizeof(fnode), .finalize = node_finalize,
      .destroy = node_destroy},
     {.name = "clearless_del", .size = sizeof(fnode), .traverse = node_traverse,
@@ -207,7 +248,8 @@ static const rcgc_type node_types[NTYPES] = {
     {.name = LONG_NAME_X100 LONG_NAME_X100 LONG_NAME_X100 LONG_NAME_X100 LONG_NAME_X100
              LONG_NAME_X100,
      .size = sizeof(fnode), .traverse = node_traverse, .clear = node_clear,
-     .finalize = node_finalize, .destroy = node_destroy},
+     .finalize = node_finalize, .destroy = node_destroy, .describe = node_describe,
+     .name_ref = node_name_ref},
 };
 
 static int node_type_index(const rcgc_type *t)
