@@ -300,10 +300,7 @@ TEST(watched_objects_and_leak_checks_show_descriptions)
 TEST(the_leak_report_shows_descriptions_in_chains_and_garbage)
 {
     quiet_start();
-    node *a = new_node(&item_type, 6), *b = new_node(&item_type, 7);
-    link_slot(a, 0, b);
-    link_slot(b, 0, a);
-    rcgc_decref(b);
+    node *a = make_pair(&item_type, 6, &item_type, 7);
     rcgc_set_debug(RCGC_DEBUG_SAVEALL);
     rcgc_decref(a);
     CHECK_EQ(rcgc_collect(2), 2);
