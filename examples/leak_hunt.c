@@ -58,12 +58,28 @@ static void closure_clear(void *self)
     RCGC_CLEAR(((closure *)self)->env);
 }
 
+/* Optional hooks, for the tools' lines: how an env names its references
+   (".vars" reads better than "#0"), and which request a closure came from. */
+static int env_name_ref(const void *self, const void *referent, size_t index, char *buf,
+                        size_t size)
+{
+    const env *e = self;
+    (void)index;   /* which of its traverse's visits: not needed here */
+    return snprintf(buf, size, "%s", referent == e->vars ? ".vars" : ".parent");
+}
+
+static int closure_describe(const void *self, char *buf, size_t size)
+{
+    return snprintf(buf, size, "of request %d", ((const closure *)self)->code);
+}
+
 static const rcgc_type env_type = {
     .name = "env", .size = sizeof(env), .traverse = env_traverse, .clear = env_clear,
+    .name_ref = env_name_ref,
 };
 static rcgc_type closure_type = {
     .name = "closure", .size = sizeof(closure), .traverse = closure_traverse_buggy,
-    .clear = closure_clear,
+    .clear = closure_clear, .describe = closure_describe,
 };
 
 static void *must(void *p)
