@@ -16,8 +16,9 @@ static void reads_holder_field(void *self)
     seen_in_field = holder->slot[0];
     event("del%d ", ((node *)self)->id);
 }
-static const rcgc_type peeking_type = {"peeking", sizeof(node), node_traverse, node_clear,
-                                       reads_holder_field, NULL};
+static const rcgc_type peeking_type = {.name = "peeking", .size = sizeof(node),
+                                       .traverse = node_traverse, .clear = node_clear,
+                                       .finalize = reads_holder_field};
 
 TEST(setref_stores_the_new_value_before_the_old_one_is_released)
 {
@@ -76,8 +77,8 @@ static int renamed_traverse(void *self, rcgc_visit_fn report, void *ctx)
     RCGC_VISIT_WITH(report, ctx, n->slot[2]);
     return 0;
 }
-static const rcgc_type renamed_type = {"renamed", sizeof(node), renamed_traverse,
-                                       node_clear, NULL, NULL};
+static const rcgc_type renamed_type = {.name = "renamed", .size = sizeof(node),
+                                       .traverse = renamed_traverse, .clear = node_clear};
 
 static int stop_at_second(void *obj, void *arg)
 {
@@ -112,7 +113,8 @@ static void count_death(void *self)
     (void)self;
     deaths++;
 }
-static const rcgc_type item_type = {"item", sizeof(int), NULL, NULL, NULL, count_death};
+static const rcgc_type item_type = {.name = "item", .size = sizeof(int),
+                                    .destroy = count_death};
 
 static void *new_item(void)
 {
@@ -192,8 +194,9 @@ static void clobbers_errno(void *self)
     deaths++;
     errno = EDOM;
 }
-static const rcgc_type clobbering_type = {"clobbering", sizeof(node), node_traverse,
-                                          node_clear, clobbers_errno, NULL};
+static const rcgc_type clobbering_type = {.name = "clobbering", .size = sizeof(node),
+                                          .traverse = node_traverse, .clear = node_clear,
+                                          .finalize = clobbers_errno};
 
 TEST(steal_stores_release_the_reference_when_memory_is_refused)
 {

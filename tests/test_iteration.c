@@ -13,7 +13,8 @@ static void count_death(void *self)
     (void)self;
     deaths++;
 }
-static const rcgc_type item_type = {"item", sizeof(int), NULL, NULL, NULL, count_death};
+static const rcgc_type item_type = {.name = "item", .size = sizeof(int),
+                                    .destroy = count_death};
 
 /* A dict of n items under the keys "k0".."k<n-1>", each held by it only. */
 static void *dict_of(int n)
@@ -129,8 +130,9 @@ static void deletes_from_watched(void *self)
     event("del%d ", ((node *)self)->id);
     rcgc_dict_del(watched_dict, "k3");
 }
-static const rcgc_type meddler_type = {"meddler", sizeof(node), node_traverse, node_clear,
-                                       deletes_from_watched, NULL};
+static const rcgc_type meddler_type = {.name = "meddler", .size = sizeof(node),
+                                       .traverse = node_traverse, .clear = node_clear,
+                                       .finalize = deletes_from_watched};
 
 TEST(dict_next_reports_a_change_made_by_a_finalizer_an_allocation_ran)
 {
@@ -299,8 +301,9 @@ static void destroy_counted(void *self)
     node_clear(self);
     deaths++;
 }
-static const rcgc_type counted_node_type = {"counted", sizeof(node), node_traverse, node_clear,
-                                            NULL, destroy_counted};
+static const rcgc_type counted_node_type = {.name = "counted", .size = sizeof(node),
+                                            .traverse = node_traverse, .clear = node_clear,
+                                            .destroy = destroy_counted};
 
 TEST(get_objects_and_get_referrers_callbacks_may_free_any_object_of_the_walk)
 {
