@@ -8,10 +8,12 @@
  * surface mirrors Python's `gc` module.  CPython 3.12 is the reference for every
  * behaviour; where C differs, docs/internals.md says why.
  *
- * Threads: the library is single-threaded per process, like CPython under its
- * GIL.  Callers must serialize every call into rcgc (one mutex around all
- * calls is enough).  All collector state lives in one struct so that per-thread
- * heaps can come later without changing this header.
+ * Heaps and threads: every function acts on the calling thread's current
+ * heap (see "Heaps" below).  A heap is used by one thread at a time; threads
+ * that each enter a heap of their own run in parallel without locks.  A
+ * program that never mentions heaps uses the process's default heap, which
+ * any thread may use provided calls into it are serialized (one mutex), as
+ * CPython's GIL serializes Python code.
  *
  * Errors: a function that can fail returns NULL or -1 and sets errno
  * (ENOMEM, EINVAL, ENOENT, ERANGE, EBUSY).  Nothing aborts on a failed
@@ -312,6 +314,45 @@ typedef void (*rcgc_callback_fn)(rcgc_phase phase, const rcgc_gc_info *info,
    added.  -1 + ENOMEM; remove: -1 + ENOENT if the pair is not registered. */
 RCGC_API int rcgc_callback_add(rcgc_callback_fn fn, void *arg);
 RCGC_API int rcgc_callback_remove(rcgc_callback_fn fn, void *arg);
+
+/* ------------------------------------------------------------------------- */
+/* Heaps                                                                     */
+/* ------------------------------------------------------------------------- */
+/* A heap holds objects and everything rcgc keeps about them: generations,
+   thresholds, the garbage list, callbacks, weakrefs, and the tools' tables
+   (rcgc_tools.h).  Every function above and below acts on the calling
+   thread's current heap; objects belong to the heap that made them and must
+   not be stored into, or released through, another (debug builds abort,
+   naming both heaps).  A heap is used by one thread at a time, and may be
+   handed to another: the first thread enters another heap (or ends), then
+   the second enters it.  The RCGC_* environment switches apply to the default
+   heap only. */
+typedef struct rcgc_heap rcgc_heap;
+
+/* A new, empty heap with CPython's thresholds (700, 10, 10), collection
+   enabled, nothing traced.  NULL + ENOMEM. */
+RCGC_API rcgc_heap *rcgc_heap_new(void);
+/* Make heap the calling thread's current heap (NULL: the default heap);
+   returns the previous one, so a caller can go back.  NULL + EBUSY if
+   another thread is in that heap, or it is being destroyed. */
+RCGC_API rcgc_heap *rcgc_heap_enter(rcgc_heap *heap);
+RCGC_API rcgc_heap *rcgc_heap_current(void);
+RCGC_API rcgc_heap *rcgc_heap_default(void);
+/* End every object of the heap, in this order: a full collection; every
+   finalizer that has not run, once; every weakref cleared, its callback run;
+   the garbage list dropped and every object's clear run; what is still alive
+   (held by the program, or in a cycle no clear breaks) then has clear and
+   destroy run and is freed.  The tools' tables go too; the heap's
+   rcgc_memory_in_use() is then 0.  Pointers to its objects are dangling
+   afterwards.  A thread whose current heap it was is back in the default
+   heap.  The default heap (heap NULL) is emptied and stays usable.
+   -1 + EBUSY from user code running in that heap (a finalizer, a callback,
+   a collection), or when another thread is in it. */
+RCGC_API int rcgc_heap_destroy(rcgc_heap *heap);
+/* rcgc_heap_destroy(NULL): end the default heap's objects, as at the end of
+   a program, so that leak checkers see nothing left by rcgc.  With
+   RCGC_LEAK_REPORT=1, the report is written first. */
+RCGC_API int rcgc_shutdown(void);
 
 /* ------------------------------------------------------------------------- */
 /* Weak references                                                           */

@@ -102,7 +102,7 @@ void *rcgc__shrink(void *p, size_t old_size, size_t new_size)
     __asm__("" : "+r"(old_address));
     void *q = backend_realloc(p, new_size ? new_size : 1);
     if (!q) return NULL;
-    rcgc_state *S = &rcgc__state;
+    rcgc_state *S = state();
     S->bytes_in_use -= old_size - new_size;
     if (S->memory_observed)
         rcgc__memory_event(S, q, new_size, (const void *)old_address, old_size);
@@ -113,7 +113,7 @@ void rcgc__free(void *p, size_t size)
 {
     if (!p) return;
     RCGC_ASSERT(size <= backend_usable(p));
-    rcgc_state *S = &rcgc__state;
+    rcgc_state *S = state();
     S->bytes_in_use -= size;
     if (S->memory_observed) rcgc__memory_event(S, NULL, 0, p, size);
     backend_free(p);
@@ -126,7 +126,7 @@ void rcgc__free(void *p, size_t size)
 void rcgc__forget(void *p, size_t size)
 {
     RCGC_ASSERT(size <= backend_usable(p));
-    rcgc_state *S = &rcgc__state;
+    rcgc_state *S = state();
     S->bytes_in_use -= size;
     if (S->memory_observed) rcgc__memory_event(S, NULL, 0, p, size);
 }
@@ -145,7 +145,7 @@ void rcgc__free_forgotten(void *p)
    zero fails. */
 static bool own_refused(void)
 {
-    rcgc_state *S = &rcgc__state;
+    rcgc_state *S = state();
     return S->own_refusal && --S->own_refusal == 0;
 }
 

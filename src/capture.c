@@ -425,18 +425,29 @@ static void fail(rcgc_state *S, int error)
     release(S);
 }
 
+static void stop_capture_of(rcgc_state *S, void *arg)
+{
+    (void)arg;
+    if (!S->capturing) return;
+    rcgc_state *was = rcgc__current;
+    rcgc__current = S;
+    rcgc_capture_stop();
+    rcgc__current = was;
+}
+
+/* Every heap's capture: a thread may still be in its heap at exit. */
 static void at_exit(void)
 {
-    if (rcgc__state.capturing) rcgc_capture_stop();
+    rcgc__each_heap(stop_capture_of, NULL);
 }
 
 /* A child of fork(2) has a copy of the buffer and the file: were it to
    write them, the parent's records would come twice and the two processes'
    records would interleave.  The capture is the parent's; the child's
    stops at once, writing nothing. */
-static void in_child(void)
+static void end_capture_in_child(rcgc_state *S, void *arg)
 {
-    rcgc_state *S = &rcgc__state;
+    (void)arg;
     if (!S->capturing) return;
     S->capturing = false;
     rcgc__update_memory_observed(S);
@@ -445,6 +456,11 @@ static void in_child(void)
     release(S);
     rcgc__own_free(S->capture);
     S->capture = NULL;
+}
+
+static void in_child(void)
+{
+    rcgc__each_heap(end_capture_in_child, NULL);
 }
 
 int rcgc_capture_start(const char *path)
@@ -506,7 +522,7 @@ int rcgc_capture_start(const char *path)
 
 int rcgc_capture_stop(void)
 {
-    rcgc_state *S = &rcgc__state;
+    rcgc_state *S = state();
     capture_file *C = S->capture;
     if (!C) {
         errno = EINVAL;
@@ -545,7 +561,7 @@ void rcgc__capture_setup(void)
 {
     const char *path = getenv("RCGC_TRACE_FILE");
     if (!path || !*path) return;
-    if (!rcgc__state.tracing) rcgc_trace_start(1);
+    if (!state()->tracing) rcgc_trace_start(1);
     if (rcgc_capture_start(path) != 0)
         fprintf(stderr, "rcgc: RCGC_TRACE_FILE=%s: cannot capture: %s\n", path, strerror(errno));
 }

@@ -98,7 +98,7 @@ void rcgc__census_remove_slow(rcgc_state *S, const rcgc_type *t, const void *obj
 /* Header and body, as rcgc_memory_in_use counts an object of type t. */
 static size_t bytes_each(const rcgc_type *t)
 {
-    return sizeof(obj_head) + (type_is_gc(t) ? sizeof(gc_link) : 0) + t->size;
+    return object_size(t);
 }
 
 size_t rcgc__census_count(const rcgc_state *S, const rcgc_type *t)

@@ -189,7 +189,7 @@ static inline void count_now(void *obj, bool everything)
     RCGC_CHECK_OBJECT(obj, "traverse (reported by rcgc_collect)");
     if (!type_is_gc(head_type(head_of(obj)))) return;
     gc_link *g = link_of(obj);
-    if (!g->next) return;                       /* untracked */
+    if (!link_tracked(g)) return;
     if (g->prev & PREV_COUNTED)
         g->prev += (uintptr_t)1 << PREV_SHIFT;
     else
@@ -476,7 +476,7 @@ static size_t collect_main(rcgc_state *S, int generation, size_t *collected,
 
 size_t rcgc__collect_with_callbacks(int generation)
 {
-    rcgc_state *S = &rcgc__state;
+    rcgc_state *S = state();
     size_t collected = 0, uncollectable = 0;
     /* A collection counts deallocation depth from zero, even when it runs
        inside a deep deallocation (a finalizer allocated or called
@@ -522,7 +522,7 @@ size_t rcgc_collect(int generation)
    that were there then (CPython's guard against quadratic behaviour). */
 void rcgc__maybe_collect(void)
 {
-    rcgc_state *S = &rcgc__state;
+    rcgc_state *S = state();
     S->collecting = true;
     for (int i = RCGC_NUM_GENERATIONS - 1; i >= 0; i--) {
         if (S->generations[i].count > S->generations[i].threshold) {
@@ -542,7 +542,7 @@ void rcgc__maybe_collect(void)
    pressure would do at every allocation. */
 void rcgc__stress_collect(void)
 {
-    rcgc_state *S = &rcgc__state;
+    rcgc_state *S = state();
     if (!S->initialized || !S->enabled || S->collecting ||
         !S->generations[0].threshold)
         return;

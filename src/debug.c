@@ -18,7 +18,10 @@
  *      addresses fall back to reading the magic word, as before the registry.
  *
  * The registry is rcgc's own memory (ptrmap.h), not the program's, so
- * rcgc_memory_in_use and the allocation hook never see it.
+ * rcgc_memory_in_use and the allocation hook never see it.  Each heap has its
+ * own registry and quarantine (state.h): an address the calling thread's
+ * heap does not know is looked up in the others, to say which heap it
+ * belongs to when a program mixes them up.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,52 +36,68 @@
 #define REG_LIVE ((void *)1)
 #define REG_FREED ((void *)2)
 
-static ptrmap registry;
-static bool reg_incomplete;   /* D2 */
-
 void rcgc__debug_register(const void *obj)
 {
-    if (!ptrmap_put(&registry, obj, REG_LIVE)) reg_incomplete = true;
+    rcgc_state *S = state();
+    if (!ptrmap_put(&S->registry, obj, REG_LIVE)) S->registry_incomplete = true;
 }
 
-static void *reg_state(const void *obj)
+static void *reg_state(const rcgc_state *S, const void *obj)
 {
-    ptrmap_slot *s = ptrmap_find(&registry, obj);
+    ptrmap_slot *s = ptrmap_find(&S->registry, obj);
     return s ? s->value : NULL;
 }
 
 /* ---- the quarantine ------------------------------------------------------------ */
 
 #define QUARANTINE_SLOTS 4096
-static struct {
+struct quarantine_slot {
     void *mem;
     const void *obj;
     trace_site site;   /* a copy (the tracer's may go first); file NULL: untraced */
-} quarantine[QUARANTINE_SLOTS];
-static size_t quarantine_next;
+};
 
 void rcgc__debug_quarantine(void *mem, const void *obj)
 {
-    ptrmap_slot *s = ptrmap_find(&registry, obj);
+    rcgc_state *S = state();
+    ptrmap_slot *s = ptrmap_find(&S->registry, obj);
     if (s) s->value = REG_FREED;
-    const traceback *tb = rcgc__trace_of_object(obj);
-    size_t i = quarantine_next;
-    quarantine_next = (quarantine_next + 1) % QUARANTINE_SLOTS;
-    if (quarantine[i].mem) {
-        ptrmap_remove(&registry, quarantine[i].obj);
-        rcgc__free_forgotten(quarantine[i].mem);
+    if (!S->quarantine) S->quarantine = rcgc__own_calloc(QUARANTINE_SLOTS * sizeof *S->quarantine);
+    if (!S->quarantine) {   /* no room to hold it back: free it now */
+        if (s) ptrmap_remove(&S->registry, obj);
+        rcgc__free_forgotten(mem);
+        return;
     }
-    quarantine[i].mem = mem;
-    quarantine[i].obj = obj;
-    quarantine[i].site = tb ? *tb->site : (trace_site){NULL, NULL, 0};
+    const traceback *tb = rcgc__trace_of_object(obj);
+    struct quarantine_slot *q = &S->quarantine[S->quarantine_next];
+    S->quarantine_next = (S->quarantine_next + 1) % QUARANTINE_SLOTS;
+    if (q->mem) {
+        ptrmap_remove(&S->registry, q->obj);
+        rcgc__free_forgotten(q->mem);
+    }
+    q->mem = mem;
+    q->obj = obj;
+    q->site = tb ? *tb->site : (trace_site){NULL, NULL, 0};
+}
+
+void rcgc__debug_release(rcgc_state *S)
+{
+    for (size_t i = 0; S->quarantine && i < QUARANTINE_SLOTS; i++)
+        if (S->quarantine[i].mem) rcgc__free_forgotten(S->quarantine[i].mem);
+    rcgc__own_free(S->quarantine);
+    S->quarantine = NULL;
+    ptrmap_free(&S->registry);
+    S->registry_incomplete = false;
 }
 
 /* The site a freed object was made at, if it was traced. */
 static const trace_site *freed_site(const void *obj)
 {
-    for (size_t i = 0; i < QUARANTINE_SLOTS; i++)
-        if (quarantine[i].obj == obj && quarantine[i].mem && quarantine[i].site.file)
-            return &quarantine[i].site;
+    const rcgc_state *S = state();
+    for (size_t i = 0; S->quarantine && i < QUARANTINE_SLOTS; i++) {
+        const struct quarantine_slot *q = &S->quarantine[i];
+        if (q->obj == obj && q->mem && q->site.file) return &q->site;
+    }
     return NULL;
 }
 
@@ -117,12 +136,34 @@ void rcgc__misuse(const char *what, const void *obj, const char *problem)
     abort();
 }
 
+/* Another heap that knows obj (live or freed), if any. */
+typedef struct heap_search {
+    const void *obj;
+    const rcgc_state *skip, *found;
+} heap_search;
+
+static void search_heap(rcgc_state *S, void *arg)
+{
+    heap_search *hs = arg;
+    if (S != hs->skip && !hs->found && reg_state(S, hs->obj) == REG_LIVE) hs->found = S;
+}
+
 void rcgc__check_object(const void *obj, const char *what)
 {
-    void *known = reg_state(obj);
+    const rcgc_state *S = state();
+    void *known = reg_state(S, obj);
     if (known == REG_LIVE) return;
     if (known == REG_FREED) rcgc__misuse(what, obj, "use of a freed object");
-    if (reg_incomplete) {   /* D2: the old check, which reads memory */
+    heap_search hs = {obj, S, NULL};
+    rcgc__each_heap(search_heap, &hs);
+    if (hs.found) {
+        char problem[160];
+        snprintf(problem, sizeof problem,
+                 "object of heap %p used in heap %p (objects may not cross heaps)",
+                 (const void *)hs.found, (const void *)S);
+        rcgc__misuse(what, obj, problem);
+    }
+    if (S->registry_incomplete) {   /* D2: the old check, which reads memory */
         const obj_head *h = head_of(obj);
         if (h->magic == OBJ_MAGIC_LIVE) return;
         if (h->magic == OBJ_MAGIC_FREED) rcgc__misuse(what, obj, "use of a freed object");

@@ -35,7 +35,7 @@ static gc_link *marked_link(const void *obj)
 {
     if (!type_is_gc(head_type(head_of(obj)))) return NULL;
     gc_link *g = link_of(obj);
-    return g->next && marked(g) ? g : NULL;
+    return link_tracked(g) && marked(g) ? g : NULL;
 }
 
 static gc_link *lists_of(rcgc_state *S, int i)

@@ -4,23 +4,27 @@
  *
  * Memory layout of a managed object (addresses grow to the right):
  *
- *   tracked types (type->traverse != NULL):
  *       [ gc_link: next | prev ][ obj_head: (debug words) refcnt | type ][ body ]
- *   other types:
- *                               [ obj_head: (debug words) refcnt | type ][ body ]
  *
  * The body pointer is what users hold.  refcnt and type sit at fixed negative
- * offsets from it for every object; the gc_link exists only for types with
- * traverse, exactly as CPython's PyGC_Head exists only for GC types.
+ * offsets from it for every object.  Objects of types with traverse use the
+ * gc_link for the generation lists, as CPython's PyGC_Head; the others use it
+ * for the heap's untracked list, so that teardown can find every object
+ * (16 bytes CPython does not spend on its non-GC objects; Lua's allgc list
+ * spends 8 for the same reason).
  *
  * Invariants (checked by RCGC_ASSERT in debug builds):
  *  I1  A live object has refcnt >= 1.  refcnt == 0 means "being deallocated":
  *      the object is finalizing, queued for deallocation or tearing down.
- *  I2  A gc_link is tracked iff next != 0.  Outside a collection every tracked
- *      object is in exactly one of the lists generations[0..2] or permanent,
- *      and its prev word holds a plain pointer (no COLLECTING bit).
- *  I3  The type word's low bits are FINALIZED and HAS_WEAKREFS; the pointer is
- *      recovered by masking them.  FINALIZED is set once and never cleared.
+ *  I2  Every object has a gc_link.  An object of a type with traverse is
+ *      tracked iff its next != 0 and its type word lacks UNTRACKED.  Outside
+ *      a collection every tracked object is in exactly one of the lists
+ *      generations[0..2] or permanent, and its prev word holds a plain
+ *      pointer (no COLLECTING bit); every other live object is on the
+ *      untracked list (state.h, H1 in state.c).
+ *  I3  The type word's low bits are FINALIZED, HAS_WEAKREFS and UNTRACKED;
+ *      the pointer is recovered by masking them.  FINALIZED is set once and
+ *      never cleared.
  *  I4  HAS_WEAKREFS is set iff the weakref table holds a list for the object.
  *  I5  During phases 2-4 of a collection, the prev word of an object in the
  *      set being collected holds internal << PREV_SHIFT | COLLECTING (the
@@ -62,7 +66,9 @@ typedef struct obj_head {
 
 #define TYPE_BIT_FINALIZED    ((uintptr_t)1)
 #define TYPE_BIT_HAS_WEAKREFS ((uintptr_t)2)
-#define TYPE_BITS_MASK        ((uintptr_t)3)
+#define TYPE_BIT_UNTRACKED    ((uintptr_t)4)   /* a tracked-type object on state.untracked */
+#define TYPE_BITS_MASK        ((uintptr_t)7)
+_Static_assert(_Alignof(rcgc_type) >= 8, "three flag bits fit below a type pointer");
 
 /* Low bits of gc_link.prev while collecting; the internal count lives above
    them.  Bit 1 (PREV_COUNTED) belongs to collect.c's one-pass count. */
@@ -91,6 +97,11 @@ static inline bool type_is_gc(const rcgc_type *t)
 {
     return t->traverse != NULL;
 }
+/* What an object of type t costs in rcgc_memory_in_use: header and body. */
+static inline size_t object_size(const rcgc_type *t)
+{
+    return sizeof(gc_link) + sizeof(obj_head) + t->size;
+}
 static inline gc_link *link_of(const void *obj)
 {
     return (gc_link *)((char *)obj - sizeof(obj_head) - sizeof(gc_link));
@@ -102,6 +113,11 @@ static inline void *body_of_link(gc_link *g)
 static inline obj_head *link_head(gc_link *g)
 {
     return (obj_head *)(g + 1);
+}
+/* Tracked by the collector (I2); only for objects of types with traverse. */
+static inline bool link_tracked(const gc_link *g)
+{
+    return g->next && !(link_head((gc_link *)g)->type_bits & TYPE_BIT_UNTRACKED);
 }
 static inline gc_link *link_next(const gc_link *g)
 {
@@ -168,6 +184,9 @@ size_t rcgc__list_size(const gc_link *list);
 
 /* object.c */
 void rcgc__dealloc(obj_head *h);
+/* The object's memory goes (it leaves the untracked list, if on it); no user
+   code runs.  state.c's teardown calls it for what nothing else frees. */
+void rcgc__free_object(rcgc_state *S, obj_head *h);
 bool rcgc__env_flag(const char *name);   /* RCGC_* switches: on unless unset, empty or "0" */
 
 /* collect.c */
@@ -260,6 +279,7 @@ void rcgc__tools_note_new(rcgc_state *S, const void *obj);
 void rcgc__tools_forget(rcgc_state *S, const void *obj);
 /* RCGC_LEAK_REPORT=1: report what is alive at exit (called at state init). */
 void rcgc__leak_report_setup(void);
+void rcgc__leak_report_before_teardown(rcgc_state *S);   /* S is current */
 /* obj's why-alive chain, each line after `indent`; rcgc_why_alive's result. */
 int rcgc__print_chain(const void *obj, rcgc_write_fn out, void *arg, const char *indent);
 
@@ -304,6 +324,7 @@ const char *rcgc__ref_name(const void *from, const void *to, size_t index, char 
 void rcgc__check_object(const void *obj, const char *what);
 void rcgc__debug_register(const void *obj);             /* a new object */
 void rcgc__debug_quarantine(void *mem, const void *obj); /* a freed one */
+void rcgc__debug_release(rcgc_state *S);                 /* teardown */
 /* Abort with one line: what was called, the problem, type, address, count. */
 void rcgc__misuse(const char *what, const void *obj, const char *problem)
     __attribute__((noreturn));

@@ -113,8 +113,7 @@ static int by_size_then_name(const void *a, const void *b)
 
 static size_t object_bytes(const void *obj)
 {
-    const rcgc_type *t = head_type(head_of(obj));
-    return sizeof(obj_head) + (type_is_gc(t) ? sizeof(gc_link) : 0) + t->size;
+    return object_size(head_type(head_of(obj)));
 }
 
 /* Prints "  N x type (B bytes), for example:" and one chain, per type, for
@@ -330,13 +329,32 @@ static void write_stderr(const char *text, void *arg)
     fputs(text, stderr);
 }
 
-static void leak_report_at_exit(void)
+/* The default heap's objects, once: at exit, or when rcgc_shutdown is about
+   to end them (a program that shuts down cleanly still hears of its leaks). */
+static void leak_report_now(void)
 {
+    rcgc_state *S = state();
+    if (!S->leak_report_due) return;
+    S->leak_report_due = false;
     rcgc_leak_report(write_stderr, NULL);
     fflush(stderr);
 }
 
+static void leak_report_at_exit(void)
+{
+    rcgc_state *was = rcgc__current;
+    rcgc__current = rcgc_heap_default();
+    leak_report_now();
+    rcgc__current = was;
+}
+
+void rcgc__leak_report_before_teardown(rcgc_state *S)
+{
+    if (S->leak_report_due) leak_report_now();
+}
+
 void rcgc__leak_report_setup(void)
 {
-    if (rcgc__env_flag("RCGC_LEAK_REPORT")) atexit(leak_report_at_exit);
+    if (rcgc__env_flag("RCGC_LEAK_REPORT") && atexit(leak_report_at_exit) == 0)
+        state()->leak_report_due = true;
 }

@@ -44,15 +44,7 @@ size_t rcgc__list_size(const gc_link *list)
     return n;
 }
 
-static inline size_t prefix_size(const rcgc_type *t)
-{
-    return sizeof(obj_head) + (type_is_gc(t) ? sizeof(gc_link) : 0);
-}
-
-static inline void *allocation_of(obj_head *h)
-{
-    return type_is_gc(head_type(h)) ? (void *)((gc_link *)h - 1) : (void *)h;
-}
+#define PREFIX_SIZE (sizeof(gc_link) + sizeof(obj_head))
 
 /* ---- creation ----------------------------------------------------------- */
 
@@ -62,7 +54,7 @@ static inline __attribute__((always_inline)) void *new_object(rcgc_state *S, con
         errno = EINVAL;
         return NULL;
     }
-    size_t prefix = prefix_size(type);
+    size_t prefix = PREFIX_SIZE;
     if (type->size > SIZE_MAX - prefix) {
         errno = ENOMEM;
         return NULL;
@@ -92,6 +84,8 @@ static inline __attribute__((always_inline)) void *new_object(rcgc_state *S, con
             !S->collecting)
             rcgc__maybe_collect();
         list_append(link_of(obj), &young->head);
+    } else {
+        list_append(link_of(obj), &S->untracked);
     }
     return obj;
 }
@@ -176,10 +170,13 @@ const rcgc_type *rcgc_typeof(const void *obj)
 
 /* ---- tracking ----------------------------------------------------------- */
 
-static void track_young(void *obj)
+static void track_young(rcgc_state *S, void *obj)
 {
     gc_link *g = link_of(obj);
-    if (!g->next) list_append(g, &state()->generations[0].head);
+    if (link_tracked(g)) return;
+    if (g->next) list_remove(g);   /* from the untracked list */
+    head_of(obj)->type_bits &= ~TYPE_BIT_UNTRACKED;
+    list_append(g, &S->generations[0].head);
 }
 
 /* An object at count zero is being torn down, or waits in the deallocation
@@ -201,7 +198,8 @@ void rcgc_track(void *obj)
 {
     if (!obj) return;
     RCGC_CHECK_OBJECT(obj, "rcgc_track");
-    if (trackable(obj, "rcgc_track") && type_is_gc(head_type(head_of(obj)))) track_young(obj);
+    if (trackable(obj, "rcgc_track") && type_is_gc(head_type(head_of(obj))))
+        track_young(state(), obj);
 }
 
 void rcgc_untrack(void *obj)
@@ -210,7 +208,10 @@ void rcgc_untrack(void *obj)
     RCGC_CHECK_OBJECT(obj, "rcgc_untrack");
     if (!trackable(obj, "rcgc_untrack") || !type_is_gc(head_type(head_of(obj)))) return;
     gc_link *g = link_of(obj);
-    if (g->next) list_remove(g);
+    if (!link_tracked(g)) return;
+    list_remove(g);   /* clears the flags a running collection keeps in prev */
+    head_of(obj)->type_bits |= TYPE_BIT_UNTRACKED;
+    list_append(g, &state()->untracked);
 }
 
 bool rcgc_is_tracked(const void *obj)
@@ -218,7 +219,7 @@ bool rcgc_is_tracked(const void *obj)
     if (!obj) return false;
     RCGC_CHECK_OBJECT(obj, "rcgc_is_tracked");
     const obj_head *h = head_of(obj);
-    return type_is_gc(head_type(h)) && h->refcnt > 0 && link_of(obj)->next != 0;
+    return type_is_gc(head_type(h)) && h->refcnt > 0 && link_tracked(link_of(obj));
 }
 
 bool rcgc_is_finalized(const void *obj)
@@ -230,12 +231,14 @@ bool rcgc_is_finalized(const void *obj)
 
 /* ---- deallocation --------------------------------------------------------- */
 
-static void free_object(obj_head *h)
+void rcgc__free_object(rcgc_state *S, obj_head *h)
 {
-    void *mem = allocation_of(h);
+    gc_link *g = (gc_link *)h - 1;
+    if (g->next) list_remove(g);   /* the untracked list, or teardown's survivors */
+    void *mem = g;
     const rcgc_type *t = head_type(h);
-    size_t size = prefix_size(t) + t->size;
-    census_remove(&rcgc__state, t, body_of_head(h));
+    size_t size = object_size(t);
+    census_remove(S, t, body_of_head(h));
 #ifdef RCGC_DEBUG
     h->magic = OBJ_MAGIC_FREED;
     rcgc__debug_quarantine(mem, body_of_head(h));   /* first: it keeps the site of its trace */
@@ -270,7 +273,7 @@ static void dealloc_one(rcgc_state *S, obj_head *h)
 
     if (t->finalize && !(h->type_bits & TYPE_BIT_FINALIZED)) {
         h->refcnt = 1;
-        if (gc) track_young(obj);
+        if (gc) track_young(S, obj);
         finalizing frame = {h, S->finalizing};
         S->finalizing = &frame;
         t->finalize(obj);
@@ -288,7 +291,7 @@ static void dealloc_one(rcgc_state *S, obj_head *h)
     if (t->destroy) t->destroy(obj);
     RCGC_ASSERT_OBJ(!gc || !link_of(obj)->next, obj);
     if (gc && S->generations[0].count > 0) S->generations[0].count--;
-    free_object(h);
+    rcgc__free_object(S, h);
 }
 
 /* ---- the deallocation queues -------------------------------------------------- */
@@ -362,7 +365,7 @@ static void drain_plain(rcgc_state *S)
 
 void rcgc__dealloc(obj_head *h)
 {
-    rcgc_state *S = &rcgc__state;
+    rcgc_state *S = state();
     if (S->finalizing && being_finalized(S, h)) {
 #ifdef RCGC_DEBUG
         rcgc__misuse("rcgc_decref", body_of_head(h),

@@ -1,26 +1,372 @@
 /*
- * The heap's state: made on first use, reached through state() (state.h).
+ * Heaps: the state of rcgc, one per heap, and which heap each thread uses.
+ *
+ * Every function of rcgc acts on the calling thread's current heap,
+ * rcgc__current, a thread-local pointer read by state().  A thread that never
+ * enters a heap gets the default heap on its first call, so a program that
+ * never mentions heaps sees one process-wide heap, as before heaps existed.
+ * Objects belong to the heap that made them; nothing is shared between
+ * heaps, so two threads in two heaps never touch the same memory and need
+ * no lock (the plan for objects shared between threads is in
+ * docs/internals.md, "Threads").
+ *
+ * Teardown (rcgc_heap_destroy, rcgc_shutdown) ends every object of a heap,
+ * in this order, each step repeated until it finds nothing new, since the
+ * user code it runs may make objects:
+ *   1. a full collection, with the callbacks of rcgc_callback_add;
+ *   2. every finalizer that has not run yet runs, once, in the order the
+ *      objects were made (generation lists, then untracked objects);
+ *   3. the weakrefs to every object are cleared and their callbacks run;
+ *   4. the garbage list lets go, and every object's clear runs, which
+ *      frees whatever only other objects held;
+ *   5. what is still alive (held by the program, or a cycle of types
+ *      without clear) is pinned, its destroy runs, and it is freed;
+ *   6. the tools' tables and the heap's own memory are released.
+ * Afterwards the heap's rcgc_memory_in_use() is 0.
+ *
+ * Invariants:
+ *  H1  Every live object of a heap is on exactly one of its lists:
+ *      generations[0..2] or permanent (tracked), or untracked; a gc_link
+ *      whose next is 0 belongs to an object being deallocated.
+ *  H2  owner is the token of the one thread whose current heap this is, or
+ *      0; the default heap has no owner (any thread may use it, one at a
+ *      time, which the program ensures).
+ *  H3  all_heaps lists every heap made and not destroyed, the default one
+ *      once it exists; heaps_lock guards the list and the links.
  */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "internal.h"
 #include "profile.h"
+#include "rcgc_tools.h"
+#include "unwind.h"
 
-rcgc_state rcgc__state;
+_Thread_local rcgc_state *rcgc__current __attribute__((tls_model("initial-exec")));
 
-void rcgc__state_init(void)
+static rcgc_state default_heap;
+static pthread_once_t default_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t heaps_lock = PTHREAD_MUTEX_INITIALIZER;
+static rcgc_state *all_heaps;             /* H3 */
+
+/* A thread's token for H2: the address of one of its thread-locals, unique
+   among live threads. */
+static _Thread_local char thread_token;
+static uintptr_t my_token(void) { return (uintptr_t)&thread_token; }
+
+/* A thread that ends inside a heap gives the heap up, so another thread may
+   enter it (pthread keys have the only portable thread-exit hook). */
+static pthread_key_t exit_key;
+static bool exit_key_made;
+
+static void heap_init(rcgc_state *S)
 {
-    rcgc_state *S = &rcgc__state;
     static const size_t thresholds[RCGC_NUM_GENERATIONS] = {700, 10, 10};
+    memset(S, 0, sizeof *S);
     for (int i = 0; i < RCGC_NUM_GENERATIONS; i++) {
         list_init(&S->generations[i].head);
         S->generations[i].threshold = thresholds[i];
-        S->generations[i].count = 0;
     }
     list_init(&S->permanent);
+    list_init(&S->untracked);
     S->census_last = &S->census_none;
     S->enabled = true;
-    S->initialized = true;
+}
+
+static void link_heap(rcgc_state *S)
+{
+    pthread_mutex_lock(&heaps_lock);
+    S->next_heap = all_heaps;
+    all_heaps = S;
+    pthread_mutex_unlock(&heaps_lock);
+}
+
+static void unlink_heap(rcgc_state *S)
+{
+    pthread_mutex_lock(&heaps_lock);
+    for (rcgc_state **p = &all_heaps; *p; p = &(*p)->next_heap)
+        if (*p == S) {
+            *p = S->next_heap;
+            break;
+        }
+    pthread_mutex_unlock(&heaps_lock);
+}
+
+static void lock_heaps(void) { pthread_mutex_lock(&heaps_lock); }
+static void unlock_heaps(void) { pthread_mutex_unlock(&heaps_lock); }
+
+void rcgc__each_heap(void (*fn)(rcgc_state *S, void *arg), void *arg)
+{
+    pthread_mutex_lock(&heaps_lock);
+    for (rcgc_state *S = all_heaps; S; S = S->next_heap) fn(S, arg);
+    pthread_mutex_unlock(&heaps_lock);
+}
+
+static void release_at_thread_exit(void *heap)
+{
+    rcgc_state *S = heap;
+    uintptr_t mine = my_token();
+    atomic_compare_exchange_strong(&S->owner, &mine, 0);
+}
+
+/* The default heap, with the switches of the environment (RCGC_MONITOR,
+   RCGC_LEAK_REPORT, RCGC_TRACEMALLOC, RCGC_TRACE_FILE), which apply to it
+   alone: heaps made later start quiet. */
+static void default_init(void)
+{
+    heap_init(&default_heap);
+    default_heap.is_default = true;
+    exit_key_made = pthread_key_create(&exit_key, release_at_thread_exit) == 0;
+    /* A fork's child has one thread: the lock must not be held by another. */
+    (void)pthread_atfork(lock_heaps, unlock_heaps, unlock_heaps);
+    link_heap(&default_heap);
+    rcgc__current = &default_heap;   /* the setup below calls rcgc */
+    rcgc__read_environment();
+}
+
+void rcgc__read_environment(void)
+{
     rcgc__leak_report_setup();
     rcgc__trace_setup();
     rcgc__capture_setup();   /* RCGC_TRACE_FILE, after RCGC_TRACEMALLOC */
-    S->monitor_on_full = rcgc__env_flag("RCGC_MONITOR");
+    state()->monitor_on_full = rcgc__env_flag("RCGC_MONITOR");
+}
+
+rcgc_state *rcgc__first_use(void)
+{
+    pthread_once(&default_once, default_init);
+    rcgc__current = &default_heap;
+    return &default_heap;
+}
+
+/* ---- the public surface ---------------------------------------------------- */
+
+rcgc_heap *rcgc_heap_default(void)
+{
+    pthread_once(&default_once, default_init);
+    return &default_heap;
+}
+
+rcgc_heap *rcgc_heap_current(void)
+{
+    return state();
+}
+
+rcgc_heap *rcgc_heap_new(void)
+{
+    pthread_once(&default_once, default_init);
+    /* Outside every heap's books: a heap is not an object of another. */
+    rcgc_state *S = rcgc__own_calloc(sizeof *S);
+    if (!S) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    heap_init(S);
+    link_heap(S);
+    return S;
+}
+
+/* Claim S for this thread (H2); false if another thread has it. */
+static bool claim(rcgc_state *S)
+{
+    if (S->is_default) return true;
+    uintptr_t expected = 0, mine = my_token();
+    if (atomic_compare_exchange_strong(&S->owner, &expected, mine)) return true;
+    return expected == mine;
+}
+
+static void give_up(rcgc_state *S)
+{
+    if (S->is_default) return;
+    uintptr_t mine = my_token();
+    atomic_compare_exchange_strong(&S->owner, &mine, 0);
+}
+
+rcgc_heap *rcgc_heap_enter(rcgc_heap *heap)
+{
+    rcgc_state *S = heap ? heap : rcgc_heap_default();
+    rcgc_state *previous = state();
+    if (S == previous) return previous;
+    if (S->tearing_down || !claim(S)) {
+        errno = EBUSY;
+        return NULL;
+    }
+    give_up(previous);
+    rcgc__current = S;
+    if (exit_key_made) pthread_setspecific(exit_key, S->is_default ? NULL : S);
+    return previous;
+}
+
+/* ---- teardown ------------------------------------------------------------------ */
+
+/* The objects of S, gathered with a strong reference each (own memory: the
+   hook must not refuse a teardown, nor see it). */
+typedef struct gathered {
+    void **items;
+    size_t len, cap;
+} gathered;
+
+static void gather(gathered *g, void *obj)
+{
+    if (g->len == g->cap) {
+        size_t cap = g->cap ? g->cap * 2 : 256;
+        void **items = rcgc__own_realloc(g->items, cap * sizeof *items);
+        if (!items) return;   /* a later round finds what this one missed */
+        g->items = items;
+        g->cap = cap;
+    }
+    rcgc_incref(obj);
+    g->items[g->len++] = obj;
+}
+
+static gc_link *list_number(rcgc_state *S, int i)
+{
+    if (i < RCGC_NUM_GENERATIONS) return &S->generations[i].head;
+    return i == RCGC_NUM_GENERATIONS ? &S->permanent : &S->untracked;
+}
+#define NUM_LISTS (RCGC_NUM_GENERATIONS + 2)
+
+/* Every live object for which want() holds, oldest list first. */
+static void gather_all(rcgc_state *S, gathered *g, bool (*want)(const obj_head *h))
+{
+    g->len = 0;
+    for (int i = NUM_LISTS - 1; i >= 0; i--) {
+        gc_link *list = list_number(S, i);
+        for (gc_link *l = link_next(list); l != list; l = link_next(l)) {
+            obj_head *h = link_head(l);
+            if (h->refcnt > 0 && want(h)) gather(g, body_of_head(h));
+        }
+    }
+}
+
+static void release_all(gathered *g)
+{
+    for (size_t i = 0; i < g->len; i++) rcgc_decref(g->items[i]);
+    g->len = 0;
+}
+
+static bool needs_finalizer(const obj_head *h)
+{
+    return head_type(h)->finalize && !(h->type_bits & TYPE_BIT_FINALIZED);
+}
+static bool has_weakrefs(const obj_head *h) { return (h->type_bits & TYPE_BIT_HAS_WEAKREFS) != 0; }
+static bool has_clear(const obj_head *h) { return head_type(h)->clear != NULL; }
+static bool any(const obj_head *h) { (void)h; return true; }
+
+/* Steps 2 and 3, until neither finds work (user code may make more). */
+static void finalize_and_clear_weakrefs(rcgc_state *S, gathered *g)
+{
+    for (;;) {
+        gather_all(S, g, needs_finalizer);
+        size_t work = g->len;
+        for (size_t i = 0; i < g->len; i++) {
+            obj_head *h = head_of(g->items[i]);
+            if (!needs_finalizer(h)) continue;
+            h->type_bits |= TYPE_BIT_FINALIZED;
+            head_type(h)->finalize(g->items[i]);
+        }
+        release_all(g);
+        gather_all(S, g, has_weakrefs);
+        work += g->len;
+        for (size_t i = 0; i < g->len; i++)
+            if (has_weakrefs(head_of(g->items[i]))) rcgc__weakrefs_clear_and_call(g->items[i]);
+        release_all(g);
+        if (work == 0) return;
+    }
+}
+
+/* Step 5: nothing may free these while their destroy runs, so each is
+   pinned (a count no decref can bring to zero) first. */
+static void end_survivors(rcgc_state *S)
+{
+    gathered g = {0};
+    for (;;) {
+        gather_all(S, &g, any);
+        if (g.len == 0) break;
+        for (size_t i = 0; i < g.len; i++) head_of(g.items[i])->refcnt = SIZE_MAX / 2;
+        for (size_t i = 0; i < g.len; i++) {
+            const rcgc_type *t = head_type(head_of(g.items[i]));
+            if (t->clear) t->clear(g.items[i]);
+            if (t->destroy) t->destroy(g.items[i]);
+        }
+        for (size_t i = 0; i < g.len; i++) {
+            obj_head *h = head_of(g.items[i]);
+            if (h->type_bits & TYPE_BIT_HAS_WEAKREFS) rcgc__weakrefs_clear_and_call(g.items[i]);
+            h->refcnt = 0;
+            rcgc__free_object(S, h);
+        }
+        g.len = 0;
+    }
+    rcgc__own_free(g.items);
+}
+
+static void teardown(rcgc_state *S)
+{
+    S->tearing_down = true;
+    if (S->capturing) rcgc_capture_stop();
+    rcgc__leak_report_before_teardown(S);
+    (void)rcgc_collect(2);                                  /* 1 */
+    S->enabled = false;
+    gathered g = {0};
+    for (;;) {
+        finalize_and_clear_weakrefs(S, &g);                 /* 2, 3 */
+        rcgc_garbage_clear();                               /* 4 */
+        gather_all(S, &g, has_clear);
+        for (size_t i = 0; i < g.len; i++) head_type(head_of(g.items[i]))->clear(g.items[i]);
+        release_all(&g);
+        gather_all(S, &g, needs_finalizer);
+        bool more = g.len > 0 || rcgc_garbage_count() > 0;
+        release_all(&g);
+        if (!more) break;
+    }
+    rcgc__own_free(g.items);
+    end_survivors(S);                                       /* 5 */
+    rcgc_trace_stop();                                      /* 6 */
+    rcgc_monitor_reset();
+    rcgc__regions_reset(S);
+    rcgc__symbolize_forget();
+    ptrmap_free(&S->watched);
+    ptrmap_free(&S->made_since);
+    rcgc__own_free(S->census);
+    rcgc__free(S->callbacks, S->callbacks_cap * sizeof *S->callbacks);
+    RCGC_ASSERT(!S->plain_pending && !S->dealloc_pending && !S->weakrefs);
+#ifdef RCGC_DEBUG
+    rcgc__debug_release(S);
+#endif
+    RCGC_ASSERT(S->bytes_in_use == 0);
+}
+
+int rcgc_heap_destroy(rcgc_heap *heap)
+{
+    rcgc_state *S = heap ? heap : rcgc_heap_default();
+    rcgc_state *previous = state();
+    if (S->tearing_down || S->collecting || S->dealloc_depth || S->plain_depth ||
+        (S == previous && S->finalizing) || !claim(S)) {
+        errno = EBUSY;
+        return -1;
+    }
+    rcgc__current = S;   /* the user code teardown runs acts on S */
+    teardown(S);
+    if (S->is_default) {
+        /* The default heap stays usable: empty, with its defaults. */
+        rcgc_state *next = S->next_heap;
+        heap_init(S);
+        S->is_default = true;
+        S->next_heap = next;
+        rcgc__current = previous;
+        return 0;
+    }
+    unlink_heap(S);
+    rcgc__current = previous == S ? &default_heap : previous;
+    if (previous == S && exit_key_made) pthread_setspecific(exit_key, NULL);
+    rcgc__own_free(S);
+    return 0;
+}
+
+int rcgc_shutdown(void)
+{
+    return rcgc_heap_destroy(rcgc_heap_default());
 }

@@ -27,9 +27,15 @@ typedef struct census_entry {
     size_t shown;            /* count at the previous rcgc_show_growth */
 } census_entry;
 
-typedef struct rcgc_state {
+/* A heap (rcgc.h's opaque rcgc_heap) is this struct. */
+typedef struct rcgc_heap {
     gc_generation generations[RCGC_NUM_GENERATIONS];
     gc_link permanent;
+    /* Every object the collector does not look at: those of types without
+       traverse, and untracked ones of types with it (TYPE_BIT_UNTRACKED).
+       With the lists above it makes every live object findable, which is
+       what teardown needs (H1 in state.c). */
+    gc_link untracked;
     size_t long_lived_total, long_lived_pending;
     bool enabled;
     bool collecting;
@@ -73,6 +79,7 @@ typedef struct rcgc_state {
     struct monitor *monitor;
     size_t monitor_missed;          /* samples lost to a failed allocation */
     bool monitor_on_full;
+    bool leak_report_due;           /* RCGC_LEAK_REPORT: not reported yet */
 
     /* Memory profiling: memory_profiler's regions (regions.c) and the
        capture file of RCGC_TRACE_FILE (capture.c).  Each module owns its
@@ -109,15 +116,40 @@ typedef struct rcgc_state {
     void *alloc_hook_arg;
     size_t bytes_in_use;
     uint64_t serial;
-    bool initialized;
+
+    /* The heap itself (state.c). */
+    _Atomic(uintptr_t) owner;       /* the thread using it (its token), 0: none; H2 */
+    bool is_default;
+    bool tearing_down;              /* in rcgc_heap_destroy / rcgc_shutdown */
+    struct rcgc_heap *next_heap;    /* all heaps, for the debug checks and exit */
+
+#ifdef RCGC_DEBUG
+    /* Misuse checks (debug.c): body address -> LIVE or FREED, and the freed
+       objects' memory, held back so a late use finds them. */
+    ptrmap registry;
+    bool registry_incomplete;
+    struct quarantine_slot *quarantine;
+    size_t quarantine_next;
+#endif
 } rcgc_state;
 
-extern rcgc_state rcgc__state;
-void rcgc__state_init(void);
+/* The calling thread's heap; NULL until the thread first uses rcgc, which
+   then finds the default heap (state.c).  initial-exec: one load from the
+   thread pointer, where the default model costs a call per function in a
+   shared library. */
+extern _Thread_local rcgc_state *rcgc__current __attribute__((tls_model("initial-exec")));
+rcgc_state *rcgc__first_use(void);
+/* The RCGC_* switches, applied to the current heap (the default heap's
+   first use; tests, for a heap of their own). */
+void rcgc__read_environment(void);
 static inline rcgc_state *state(void)
 {
-    if (__builtin_expect(!rcgc__state.initialized, 0)) rcgc__state_init();
-    return &rcgc__state;
+    rcgc_state *S = rcgc__current;
+    if (__builtin_expect(S == NULL, 0)) S = rcgc__first_use();
+    return S;
 }
+/* fn for every heap alive (under the heaps' lock; fn must not make or
+   destroy heaps). */
+void rcgc__each_heap(void (*fn)(rcgc_state *S, void *arg), void *arg);
 
 #endif

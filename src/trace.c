@@ -335,7 +335,8 @@ void rcgc__update_memory_observed(rcgc_state *S)
 
 const traceback *rcgc__trace_of(const void *block, size_t *size, const rcgc_type **type)
 {
-    trace_slot *s = rcgc__state.tracing ? find_trace(rcgc__state.trace, block) : NULL;
+    rcgc_state *S = state();
+    trace_slot *s = S->tracing ? find_trace(S->trace, block) : NULL;
     if (!s) return NULL;
     if (size) *size = s->size;
     if (type) *type = s->type;
@@ -344,15 +345,13 @@ const traceback *rcgc__trace_of(const void *block, size_t *size, const rcgc_type
 
 const traceback *rcgc__trace_of_object(const void *obj)
 {
-    const obj_head *h = head_of(obj);
-    const void *block = type_is_gc(head_type(h)) ? (const void *)((const gc_link *)h - 1)
-                                                 : (const void *)h;
-    return rcgc__trace_of(block, NULL, NULL);
+    return rcgc__trace_of(link_of(obj), NULL, NULL);
 }
 
 void rcgc__trace_foreach(trace_visit_fn fn, void *arg)
 {
-    struct trace_tables *T = rcgc__state.tracing ? rcgc__state.trace : NULL;
+    rcgc_state *S = state();
+    struct trace_tables *T = S->tracing ? S->trace : NULL;
     for (size_t i = 0; T && i < T->cap; i++)
         if (T->slots[i].block && T->slots[i].block != SLOT_GONE)
             fn(T->slots[i].block, T->slots[i].size, T->slots[i].tb, T->slots[i].type, arg);

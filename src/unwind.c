@@ -84,7 +84,7 @@ static inline bool frame_ok(const void *fp, const void *above, const char *top)
 
 int rcgc__unwind(void **pcs, int max)
 {
-    void **fp = rcgc__state.entry_frame;
+    void **fp = state()->entry_frame;
     char *here = __builtin_frame_address(0);
     if (__builtin_expect(!stack_looked_up, 0)) look_up_stack();
     char *top = stack_top;

@@ -148,7 +148,7 @@ static void table_delete(weakref_table *t, slot *s)
 {
     s->key = TOMBSTONE;
     s->newest = NULL;
-    if (--t->used == 0) table_free(&rcgc__state);
+    if (--t->used == 0) table_free(state());
 }
 
 /* ---- the weakref type --------------------------------------------------------- */
@@ -168,12 +168,12 @@ static void detach(weakref *wr)
     if (wr->newer) {
         wr->newer->older = wr->older;
     } else {
-        slot *s = table_find(rcgc__state.weakrefs, referent);
+        slot *s = table_find(state()->weakrefs, referent);
         RCGC_ASSERT_OBJ(s && s->newest == wr, wr);
         if (wr->older) {
             s->newest = wr->older;
         } else {
-            table_delete(rcgc__state.weakrefs, s);
+            table_delete(state()->weakrefs, s);
             head_of(referent)->type_bits &= ~TYPE_BIT_HAS_WEAKREFS;
         }
     }
@@ -330,7 +330,7 @@ size_t rcgc_weakref_count(const void *obj)
     if (!obj) return 0;
     RCGC_CHECK_OBJECT(obj, "rcgc_weakref_count");
     if (!(head_of(obj)->type_bits & TYPE_BIT_HAS_WEAKREFS)) return 0;
-    slot *s = table_find(rcgc__state.weakrefs, obj);
+    slot *s = table_find(state()->weakrefs, obj);
     size_t n = 0;
     for (weakref *wr = s ? s->newest : NULL; wr; wr = wr->older)
         n += head_of(wr)->refcnt > 0;   /* a weakref waiting in the dealloc queue is gone */
@@ -347,10 +347,10 @@ bool rcgc_is_weakref(const void *obj)
 /* Detach the whole list of obj; return it (newest first, linked by older). */
 static weakref *take_list(void *obj)
 {
-    slot *s = table_find(rcgc__state.weakrefs, obj);
+    slot *s = table_find(state()->weakrefs, obj);
     RCGC_ASSERT_OBJ(s, obj);
     weakref *list = s->newest;
-    table_delete(rcgc__state.weakrefs, s);
+    table_delete(state()->weakrefs, s);
     head_of(obj)->type_bits &= ~TYPE_BIT_HAS_WEAKREFS;
     return list;
 }
@@ -401,7 +401,7 @@ void rcgc__weakrefs_clear_for_gc(void *obj, weakref_chain *to_call, gc_link *old
         /* Where CPython's handle_weakrefs leaves a live weakref once its
            callback ran.  Chained through `newer` (free once detached), not
            through the gc_link, which a callback may untrack. */
-        if (g->next) list_move(g, old);
+        if (link_tracked(g)) list_move(g, old);
         weakref *last = to_call->last;
         if (last) last->newer = wr; else to_call->first = wr;
         to_call->last = wr;

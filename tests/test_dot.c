@@ -9,7 +9,7 @@
 #include "harness.h"
 
 #include "capture.h"
-#include "internal.h"   /* rcgc__state.own_refusal: the ENOMEM paths */
+#include "internal.h"   /* state()->own_refusal: the ENOMEM paths */
 #include "nodes.h"
 #include "rcgc_tools.h"
 
@@ -373,15 +373,15 @@ TEST(refused_bookkeeping_memory_gives_enomem_and_writes_nothing)
         snprintf(whole, sizeof whole, "%s", dot_of(start, 1, 3, flags));
         int failures = 0;
         for (unsigned n = 1; n <= 64; n++) {
-            rcgc__state.own_refusal = n;
+            state()->own_refusal = n;
             errno = 0;
             const char *text = dot_of(start, 1, 3, flags);
             if (text)
                 CHECK_STR(text, whole);
             else
                 CHECK(errno == ENOMEM && dot_text[0] == '\0');
-            failures += rcgc__state.own_refusal == 0;   /* the refusal was used */
-            rcgc__state.own_refusal = 0;
+            failures += state()->own_refusal == 0;   /* the refusal was used */
+            state()->own_refusal = 0;
             CHECK_EQ(rcgc_memory_in_use(), memory);
             CHECK_EQ(rcgc_refcount(g.a), 2);
         }

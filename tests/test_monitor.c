@@ -291,14 +291,14 @@ TEST(bad_paths_fail_with_errno)
 
 /* ---- rcgc's own memory refused ----------------------------------------------------- */
 
-/* rcgc__state.own_refusal = n: the n-th allocation of rcgc's own
+/* state()->own_refusal = n: the n-th allocation of rcgc's own
    bookkeeping fails (the hook never sees those). */
 TEST(refused_bookkeeping_memory)
 {
     rcgc_monitor_reset();
-    rcgc__state.own_refusal = 1;   /* the first sample's ring */
+    state()->own_refusal = 1;   /* the first sample's ring */
     rcgc_monitor_sample();
-    CHECK_EQ(rcgc__state.own_refusal, 0);
+    CHECK_EQ(state()->own_refusal, 0);
     CHECK_EQ(report(), 0);
     CHECK_STR(out.text, "monitor: out of memory: 1 sample not taken\n"
                         "monitor: 0 samples, too few to judge (8 needed)\n");
@@ -314,10 +314,10 @@ TEST(refused_bookkeeping_memory)
     snprintf(full, sizeof full, "%s" CHAIN_TO_FIRST_CLOSURE, summary);
     unsigned chains_lost = 0, n;
     for (n = 1; n <= 32; n++) {   /* the report: its chain fails, or all of it prints */
-        rcgc__state.own_refusal = n;
+        state()->own_refusal = n;
         CHECK_EQ(report(), 1);
-        bool hit = rcgc__state.own_refusal == 0;
-        rcgc__state.own_refusal = 0;
+        bool hit = state()->own_refusal == 0;
+        state()->own_refusal = 0;
         const char *text = captured_masked(&out);
         chains_lost += strcmp(text, without_chain) == 0;
         CHECK(strcmp(text, without_chain) == 0 || strcmp(text, full) == 0);
@@ -329,10 +329,10 @@ TEST(refused_bookkeeping_memory)
     int fd = mkstemp(path);
     close(fd);
     for (n = 1; n <= 32; n++) {   /* the page: written whatever is refused */
-        rcgc__state.own_refusal = n;
+        state()->own_refusal = n;
         CHECK_EQ(rcgc_monitor_write_html(path), 0);
-        bool hit = rcgc__state.own_refusal == 0;
-        rcgc__state.own_refusal = 0;
+        bool hit = state()->own_refusal == 0;
+        state()->own_refusal = 0;
         if (!hit) break;
         const char *page = read_text_file(path);
         CHECK(page && strstr(page, "</html>"));
@@ -380,23 +380,24 @@ TEST(sampling_reporting_and_the_page_change_nothing)
 
 /* ---- RCGC_MONITOR=1 -------------------------------------------------------------------- */
 
-/* Run in a child (harness_run_child) with a fresh state, so that the
-   variable is read as rcgc starts; the state before is put back at the end,
-   so that what it owns is not lost (valgrind checks the child too). */
+/* Run in a child (harness_run_child) in a heap of its own, where the body
+   sets the variable and reads the environment as the default heap does when
+   rcgc starts; the heap is destroyed at the end, so valgrind, which checks
+   the child too, sees nothing lost. */
 static void (*fresh_body)(void);
 static void in_fresh_state(void)
 {
-    rcgc_state saved = rcgc__state;
-    memset(&rcgc__state, 0, sizeof rcgc__state);
+    rcgc_heap *fresh = rcgc_heap_new();
+    rcgc_heap *was = rcgc_heap_enter(fresh);
     fresh_body();
-    rcgc_monitor_reset();
-    rcgc__own_free(rcgc__state.census);
-    rcgc__state = saved;
+    rcgc_heap_enter(was);
+    CHECK_EQ(rcgc_heap_destroy(fresh), 0);
 }
 
 static void full_collections_sample(void)
 {
     setenv("RCGC_MONITOR", "1", 1);
+    rcgc__read_environment();
     requests r;
     requests_begin(&r);
     for (int k = 0; k < 10; k++) {
@@ -413,6 +414,7 @@ static void full_collections_sample(void)
 static void no_variable_no_samples(void)
 {
     unsetenv("RCGC_MONITOR");
+    rcgc__read_environment();
     for (int k = 0; k < 10; k++) rcgc_collect(2);
     rcgc_monitor_report(NULL, NULL);
 }

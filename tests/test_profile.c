@@ -29,17 +29,17 @@
 
 static void alloc_event(size_t size)
 {
-    if (rcgc__state.regions_active) rcgc__regions_on_alloc(&rcgc__state, size);
+    if (state()->regions_active) rcgc__regions_on_alloc(state(), size);
 }
 
 static void free_event(size_t size)
 {
-    if (rcgc__state.regions_active) rcgc__regions_on_free(&rcgc__state, size);
+    if (state()->regions_active) rcgc__regions_on_free(state(), size);
 }
 
 TEST(regions_nest_and_add_up)
 {
-    rcgc__regions_reset(&rcgc__state);
+    rcgc__regions_reset(state());
     rcgc_profile_begin("load");
     alloc_event(4096);
     rcgc_profile_begin("parse");
@@ -51,7 +51,7 @@ TEST(regions_nest_and_add_up)
     rcgc_profile_end();
     free_event(512);
     rcgc_profile_end();
-    CHECK(!rcgc__state.regions_active);
+    CHECK(!state()->regions_active);
 
     capture out;
     capture_reset(&out);
@@ -65,7 +65,7 @@ TEST(regions_nest_and_add_up)
 
 TEST(regions_print_open_ones_and_mib)
 {
-    rcgc__regions_reset(&rcgc__state);
+    rcgc__regions_reset(state());
     rcgc_profile_print(NULL, NULL);   /* no region yet: the heading alone, to stderr */
     rcgc_profile_begin("big");
     alloc_event(3 * 1048576);
@@ -91,7 +91,7 @@ TEST(regions_print_open_ones_and_mib)
 
 TEST(regions_misuse_sets_einval)
 {
-    rcgc__regions_reset(&rcgc__state);
+    rcgc__regions_reset(state());
     errno = 0;
     rcgc_profile_end();
     CHECK_EQ(errno, EINVAL);
@@ -101,7 +101,7 @@ TEST(regions_misuse_sets_einval)
     CHECK_EQ(errno, EINVAL);
     alloc_event(100);                 /* counts in "outer" */
     rcgc_profile_end();               /* ends the unrecorded one */
-    CHECK(rcgc__state.regions_active);
+    CHECK(state()->regions_active);
     rcgc_profile_end();
     errno = 0;
     rcgc_profile_end();
@@ -120,8 +120,8 @@ static const rcgc_type leaf_t = {.name = "leaf", .size = 16};
 /* Real objects: the allocator's events reach the regions, tracing or not. */
 TEST(regions_count_real_allocations)
 {
-    rcgc__regions_reset(&rcgc__state);
-    size_t e = sizeof(obj_head) + leaf_t.size;
+    rcgc__regions_reset(state());
+    size_t e = object_size(&leaf_t);
     for (int tracing = 0; tracing < 2; tracing++) {
         if (tracing) CHECK_EQ(rcgc_trace_start(1), 0);
         rcgc_profile_begin("outer");
@@ -156,17 +156,17 @@ TEST(regions_without_own_memory)
     for (unsigned refuse = 1; refuse <= 6; refuse++) {
         pid_t pid = fork();
         if (pid == 0) {
-            rcgc__state.own_refusal = refuse;
+            state()->own_refusal = refuse;
             rcgc_profile_begin("a");
             rcgc_profile_begin("b");
             alloc_event(1024);
             rcgc_profile_end();
             rcgc_profile_end();
-            rcgc__state.own_refusal = 0;
+            state()->own_refusal = 0;
             capture out;
             capture_reset(&out);
             rcgc_profile_print(capture_write, &out);
-            bool ok = !rcgc__state.regions_active && out.lines >= 2 &&
+            bool ok = !state()->regions_active && out.lines >= 2 &&
                       strncmp(out.text, "Region", 6) == 0;
             /* a recorded "a" holds b's KiB */
             const char *a = strstr(out.text, "\na ");
@@ -237,12 +237,12 @@ static traceback *new_tb(const trace_site *site, uint32_t hash, void *pc)
 
 static void ev_alloc(uintptr_t block, size_t size, const traceback *tb, const rcgc_type *type)
 {
-    if (rcgc__state.capturing) rcgc__capture_on_alloc(&rcgc__state, (void *)block, size, tb, type);
+    if (state()->capturing) rcgc__capture_on_alloc(state(), (void *)block, size, tb, type);
 }
 
 static void ev_free(uintptr_t block, size_t size)
 {
-    if (rcgc__state.capturing) rcgc__capture_on_free(&rcgc__state, (void *)block, size);
+    if (state()->capturing) rcgc__capture_on_free(state(), (void *)block, size);
 }
 
 /* The known workload: 8 allocations (1888 B), 4 frees (1168 B, 16 of them
@@ -256,7 +256,7 @@ static void workload(void)
     ev_alloc(0x2000, 1024, grow, NULL);
     ev_free(0x1000, 64);
     ev_free(0x1100, 64);
-    if (rcgc__state.capturing) rcgc__capture_on_collection(&rcgc__state, 2, 0.0005, 2, 0);
+    if (state()->capturing) rcgc__capture_on_collection(state(), 2, 0.0005, 2, 0);
     ev_alloc(0x3000, 48, helper, &leaf_t);
     ev_alloc(0x3100, 48, helper, &leaf_t);
     ev_free(0x2000, 1024);
@@ -271,10 +271,10 @@ static const char *make_capture(const char *name)
 {
     const char *path = temp_path(name);
     CHECK_EQ(rcgc_capture_start(path), 0);
-    CHECK(rcgc__state.capturing);
+    CHECK(state()->capturing);
     workload();
     CHECK_EQ(rcgc_capture_stop(), 0);
-    CHECK(!rcgc__state.capturing);
+    CHECK(!state()->capturing);
     return path;
 }
 
@@ -289,7 +289,7 @@ TEST(capture_start_and_stop_errors)
     CHECK_EQ(errno, EINVAL);
     CHECK_EQ(rcgc_capture_start("/nonexistent-dir/x.cap"), -1);
     CHECK_EQ(errno, ENOENT);
-    CHECK(!rcgc__state.capturing);
+    CHECK(!state()->capturing);
     const char *path = temp_path("a.cap");
     CHECK_EQ(rcgc_capture_start(path), 0);
     CHECK_EQ(rcgc_capture_start(path), -1);
@@ -438,16 +438,16 @@ TEST(capture_without_own_memory)
     for (unsigned refuse = 1; refuse < 64; refuse++) {
         unlink(cut);
         size_t in_use = rcgc_memory_in_use();
-        rcgc__state.own_refusal = refuse;
+        state()->own_refusal = refuse;
         int started = rcgc_capture_start(cut);
         int start_errno = errno;
         if (started == 0) workload();
         errno = 0;
         int stopped = started == 0 ? rcgc_capture_stop() : -1;
         int stop_errno = errno;
-        bool refused = rcgc__state.own_refusal == 0;
-        rcgc__state.own_refusal = 0;
-        CHECK(!rcgc__state.capturing);
+        bool refused = state()->own_refusal == 0;
+        state()->own_refusal = 0;
+        CHECK(!state()->capturing);
         CHECK_EQ(rcgc_memory_in_use(), in_use);
         if (started != 0) {
             CHECK_EQ(start_errno, ENOMEM);
@@ -509,7 +509,7 @@ TEST(capture_fork_and_kill)
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
-        bool stopped = !rcgc__state.capturing;
+        bool stopped = !state()->capturing;
         workload();
         exit(stopped ? 0 : 1);   /* exit: the atexit hook runs, and must write nothing */
     }
@@ -555,7 +555,7 @@ TEST(capture_of_real_objects)
     char args[600];
     snprintf(args, sizeof args, "stats --by type '%s'", path);
     CHECK_EQ(run_report(args, out, sizeof out, NULL, 0), 0);
-    size_t each = sizeof(obj_head) + leaf_t.size;
+    size_t each = object_size(&leaf_t);
     char want[256];
     snprintf(want, sizeof want, "leaf: size=%zu B, count=3, average=%zu B\n", 3 * each, each);
     CHECK(strstr(out, want) != NULL);

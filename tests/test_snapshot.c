@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "capture.h"
-#include "internal.h"   /* rcgc__state.own_refusal: the ENOMEM paths */
+#include "internal.h"   /* state()->own_refusal: the ENOMEM paths */
 #include "nodes.h"
 #include "rcgc_tools.h"
 
@@ -721,39 +721,39 @@ TEST(own_memory_refused_at_each_allocation_fails_cleanly)
     size_t memory = rcgc_memory_in_use();
     int failures[6] = {0};
     for (unsigned n = 1; n <= 200; n++) {
-        rcgc__state.own_refusal = n;   /* take */
+        state()->own_refusal = n;   /* take */
         errno = 0;
         rcgc_snapshot *s = rcgc_snapshot_take();
         CHECK(s != NULL || errno == ENOMEM);
-        failures[0] += rcgc__state.own_refusal == 0;
-        CHECK((s == NULL) == (rcgc__state.own_refusal == 0));
-        rcgc__state.own_refusal = n;   /* load */
+        failures[0] += state()->own_refusal == 0;
+        CHECK((s == NULL) == (state()->own_refusal == 0));
+        state()->own_refusal = n;   /* load */
         errno = 0;
         rcgc_snapshot *t = rcgc_snapshot_load(path_b);
         CHECK(t != NULL || errno == ENOMEM);
-        failures[1] += rcgc__state.own_refusal == 0;
-        rcgc__state.own_refusal = 0;
+        failures[1] += state()->own_refusal == 0;
+        state()->own_refusal = 0;
         if (t) prints_as(t, false);
-        rcgc__state.own_refusal = n;   /* dump */
+        state()->own_refusal = n;   /* dump */
         errno = 0;
         int r = whole ? rcgc_snapshot_dump(whole, path_a) : -1;
         CHECK(r == 0 || (errno == ENOMEM && access(path_a, F_OK) != 0));
-        failures[2] += rcgc__state.own_refusal == 0;
+        failures[2] += state()->own_refusal == 0;
         unlink(path_a);
         for (int k = 0; k < 3; k++) {   /* printing: all or nothing */
             static const rcgc_key keys[] = {RCGC_BY_LINENO, RCGC_BY_TRACEBACK,
                                             RCGC_BY_LINENO_CUMULATIVE};
-            rcgc__state.own_refusal = n;
+            state()->own_refusal = n;
             errno = 0;
             const char *text = k < 2 ? top(whole, keys[k], 0)
                                      : compare(whole, whole, keys[k], 0);
-            if (rcgc__state.own_refusal == 0) {
+            if (state()->own_refusal == 0) {
                 failures[3 + k]++;
                 CHECK_STR(text, "");
                 CHECK_EQ(errno, ENOMEM);
             }
         }
-        rcgc__state.own_refusal = 0;
+        state()->own_refusal = 0;
         rcgc_snapshot_free(s);
         rcgc_snapshot_free(t);
         CHECK_EQ(rcgc_memory_in_use(), memory);

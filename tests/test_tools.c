@@ -9,7 +9,7 @@
 #include <signal.h>
 
 #include "capture.h"
-#include "internal.h"   /* rcgc__state.own_refusal: tests reach those failure paths */
+#include "internal.h"   /* state()->own_refusal: tests reach those failure paths */
 #include "nodes.h"
 #include "rcgc_tools.h"
 
@@ -405,7 +405,7 @@ TEST(tools_survive_refused_bookkeeping_memory)
     rcgc_get_objects(-1, count_visit_fn, &tracked);
     int failures = 0;
     for (unsigned n = 1; n <= 64; n++) {
-        rcgc__state.own_refusal = n;
+        state()->own_refusal = n;
         errno = 0;
         int links = rcgc_why_alive(tail, capture_write, &out);
         CHECK(links == 3 || (links == -1 && errno == ENOMEM));
@@ -421,8 +421,8 @@ TEST(tools_survive_refused_bookkeeping_memory)
         rcgc_decref(fresh);
         rcgc_leakcheck_end(capture_write, &out);
         rcgc_check_watched(capture_write, &out);
-        failures += rcgc__state.own_refusal == 0;   /* the refusal was used */
-        rcgc__state.own_refusal = 0;
+        failures += state()->own_refusal == 0;   /* the refusal was used */
+        state()->own_refusal = 0;
         size_t now = 0;
         rcgc_get_objects(-1, count_visit_fn, &now);
         CHECK_EQ(now, tracked);

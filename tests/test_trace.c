@@ -155,7 +155,7 @@ TEST(lost_traces_are_counted_and_never_cost_an_object)
     quiet_start();
     rcgc_trace_start(1);
     size_t memory = rcgc_memory_in_use();
-    rcgc__state.own_refusal = 1;           /* the tracer's first table refused */
+    state()->own_refusal = 1;           /* the tracer's first table refused */
     node *a = new_node(&plain_type, 1);
     CHECK(a != NULL);
     CHECK_EQ(rcgc_trace_lost(), 1);
@@ -254,11 +254,11 @@ TEST(rcgc_tracemalloc_starts_tracing_at_state_init)
     setenv("RCGC_TRACEMALLOC", "5", 1);
     rcgc__trace_setup();
     CHECK(rcgc_trace_is_tracing());
-    CHECK_EQ(rcgc__state.trace_nframes, 5);
+    CHECK_EQ(state()->trace_nframes, 5);
     rcgc_trace_stop();
     setenv("RCGC_TRACEMALLOC", "many", 1);   /* not a number: one frame, as Python does */
     rcgc__trace_setup();
-    CHECK_EQ(rcgc__state.trace_nframes, 1);
+    CHECK_EQ(state()->trace_nframes, 1);
     rcgc_trace_stop();
     setenv("RCGC_TRACEMALLOC", "0", 1);
     rcgc__trace_setup();

@@ -32,10 +32,10 @@ static int middle_line, outer_line;
    unwinds from inside. */
 __attribute__((noinline)) static int fake_entry(void **pcs, int max)
 {
-    void *saved = rcgc__state.entry_frame;
-    rcgc__state.entry_frame = __builtin_frame_address(0);
+    void *saved = state()->entry_frame;
+    state()->entry_frame = __builtin_frame_address(0);
     int n = rcgc__unwind(pcs, max);
-    rcgc__state.entry_frame = saved;
+    state()->entry_frame = saved;
     return n;
 }
 
@@ -142,11 +142,11 @@ TEST(unwind_respects_max)
 TEST(unwind_without_an_entry_frame_finds_nothing)
 {
     void *pcs[4] = {0};
-    void *saved = rcgc__state.entry_frame;
-    rcgc__state.entry_frame = NULL;
+    void *saved = state()->entry_frame;
+    state()->entry_frame = NULL;
     CHECK_EQ(rcgc__unwind(pcs, 4), 0);
     CHECK_PTR(pcs[0], NULL);
-    rcgc__state.entry_frame = saved;
+    state()->entry_frame = saved;
 }
 
 static int some_global[4];
@@ -155,7 +155,7 @@ static int some_global[4];
    a link downwards or to itself, misaligned, outside the stack, or 0. */
 TEST(unwind_stops_at_the_first_unsound_frame)
 {
-    void *saved = rcgc__state.entry_frame;
+    void *saved = state()->entry_frame;
     void *pcs[8];
     void *fake[8];
     /* fake[0..1], fake[2..3], fake[4..5]: three frames, the third's link bad. */
@@ -167,7 +167,7 @@ TEST(unwind_stops_at_the_first_unsound_frame)
         void *chain[8] = {&fake[2], (void *)0x1111, &fake[4], (void *)0x2222,
                           bad_links[b], (void *)0x3333, NULL, NULL};
         memcpy(fake, chain, sizeof fake);
-        rcgc__state.entry_frame = fake;
+        state()->entry_frame = fake;
         int n = rcgc__unwind(pcs, 8);
         CHECK_EQ(n, 2);
         CHECK_PTR(pcs[0], (void *)0x2222);
@@ -176,19 +176,19 @@ TEST(unwind_stops_at_the_first_unsound_frame)
     /* A frame whose return address is 0 ends the walk before it. */
     void *zero[8] = {&fake[2], NULL, &fake[4], NULL, NULL, NULL, NULL, NULL};
     memcpy(fake, zero, sizeof fake);
-    rcgc__state.entry_frame = fake;
+    state()->entry_frame = fake;
     CHECK_EQ(rcgc__unwind(pcs, 8), 0);
     /* An entry frame that is not on this stack: nothing. */
     void *const bad_entries[] = {some_global, (void *)(uintptr_t)16};
     for (size_t b = 0; b < sizeof bad_entries / sizeof bad_entries[0]; b++) {
-        rcgc__state.entry_frame = bad_entries[b];
+        state()->entry_frame = bad_entries[b];
         CHECK_EQ(rcgc__unwind(pcs, 8), 0);
     }
     int *heap = malloc(64);
-    rcgc__state.entry_frame = heap;
+    state()->entry_frame = heap;
     CHECK_EQ(rcgc__unwind(pcs, 8), 0);
     free(heap);
-    rcgc__state.entry_frame = saved;
+    state()->entry_frame = saved;
 }
 
 struct thread_result {
@@ -427,7 +427,7 @@ TEST(symbolize_gives_the_same_answers_with_its_memory_refused)
     CHECK_EQ(want_result[5], -1);
     for (unsigned refuse = 1; refuse <= 8; refuse++) {
         rcgc__symbolize_forget();
-        rcgc__state.own_refusal = refuse;
+        state()->own_refusal = refuse;
         for (int pass = 0; pass < 2; pass++) {
             for (int i = 0; i < N; i++) {
                 char func[64], file[512];
@@ -439,7 +439,7 @@ TEST(symbolize_gives_the_same_answers_with_its_memory_refused)
                 CHECK_EQ(line, want_line[i]);
             }
         }
-        rcgc__state.own_refusal = 0;
+        state()->own_refusal = 0;
     }
     rcgc__symbolize_forget();
 }
