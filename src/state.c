@@ -17,8 +17,9 @@
  *   2. every finalizer that has not run yet runs, once, in the order the
  *      objects were made (generation lists, then untracked objects);
  *   3. the weakrefs to every object are cleared and their callbacks run;
- *   4. the garbage list lets go, and every object's clear runs, which
- *      frees whatever only other objects held;
+ *   4. the garbage list lets go, and every object's clear runs (once: one
+ *      that only the teardown still holds is cleared by its deallocation),
+ *      which frees whatever only other objects held;
  *   5. what is still alive (held by the program, or a cycle of types
  *      without clear) is pinned, its destroy runs, and it is freed;
  *   6. the tools' tables and the heap's own memory are released.
@@ -279,7 +280,8 @@ static void finalize_and_clear_weakrefs(rcgc_state *S, gathered *g)
 }
 
 /* Step 5: nothing may free these while their destroy runs, so each is
-   pinned (a count no decref can bring to zero) first. */
+   pinned (a count no decref can bring to zero) first.  Their clear ran in
+   step 4. */
 static void end_survivors(rcgc_state *S)
 {
     gathered g = {0};
@@ -289,7 +291,6 @@ static void end_survivors(rcgc_state *S)
         for (size_t i = 0; i < g.len; i++) head_of(g.items[i])->refcnt = SIZE_MAX / 2;
         for (size_t i = 0; i < g.len; i++) {
             const rcgc_type *t = head_type(head_of(g.items[i]));
-            if (t->clear) t->clear(g.items[i]);
             if (t->destroy) t->destroy(g.items[i]);
         }
         for (size_t i = 0; i < g.len; i++) {
@@ -315,7 +316,11 @@ static void teardown(rcgc_state *S)
         finalize_and_clear_weakrefs(S, &g);                 /* 2, 3 */
         rcgc_garbage_clear();                               /* 4 */
         gather_all(S, &g, has_clear);
-        for (size_t i = 0; i < g.len; i++) head_type(head_of(g.items[i]))->clear(g.items[i]);
+        for (size_t i = 0; i < g.len; i++) {
+            /* One whose only holder is this gathering dies on release, and
+               its deallocation clears it: clear runs once there. */
+            if (head_of(g.items[i])->refcnt > 1) head_type(head_of(g.items[i]))->clear(g.items[i]);
+        }
         release_all(&g);
         gather_all(S, &g, needs_finalizer);
         bool more = g.len > 0 || rcgc_garbage_count() > 0;

@@ -7,26 +7,27 @@
    validate the generation lists around every collection. */
 #include "harness.h"
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "nodes.h"
 
 enum { NVARS = 12, NWEAK = 8, MAX_IDS = 200000 };
 
-static unsigned long long rng_state;
+static _Thread_local unsigned long long rng_state;
 static unsigned rnd(unsigned n)
 {
     rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
     return (unsigned)(rng_state >> 33) % n;
 }
 
-static void *vars[NVARS];
-static void *weak[NWEAK];
-static int weak_target[NWEAK];
-static unsigned char destroyed[MAX_IDS];
-static unsigned char made[MAX_IDS];
-static int next_id = 1;
-static size_t callbacks_run, lines_written;
+static _Thread_local void *vars[NVARS];
+static _Thread_local void *weak[NWEAK];
+static _Thread_local int weak_target[NWEAK];
+static _Thread_local unsigned char destroyed[MAX_IDS];
+static _Thread_local unsigned char made[MAX_IDS];
+static _Thread_local int next_id = 1;
+static _Thread_local size_t callbacks_run, lines_written;
 
 typedef struct snode {
     void *slot[3];
@@ -51,8 +52,8 @@ static void s_destroy(void *self)
     s_clear(self);
     destroyed[n->id]++;
 }
-static void *resurrected[64];
-static int nresurrected;
+static _Thread_local void *resurrected[64];
+static _Thread_local int nresurrected;
 static void s_finalize(void *self)
 {
     snode *n = self;
@@ -111,7 +112,7 @@ static int id_of(void *obj) { return rcgc_typeof(obj) == &s_type || rcgc_typeof(
 /* A destroyed referent reads as NULL.  (NULL does not mean destroyed: a
    collection clears the weakrefs of objects it then keeps, resurrected ones
    and those in the garbage list.) */
-static int weak_errors;
+static _Thread_local int weak_errors;
 static void check_weak(int w)
 {
     void *r = rcgc_weakref_get(weak[w]);
@@ -193,8 +194,8 @@ static void random_step(void)
 /* Break what no clear can: the garbage list holds stuck cycles; emptying
    their slots lets them go.  rcgc_get_objects' callback must not free
    anything, so it only collects them (with a reference) for later. */
-static void *stuck_found[4096];
-static int nstuck_found;
+static _Thread_local void *stuck_found[4096];
+static _Thread_local int nstuck_found;
 static int find_stuck(void *obj, void *arg)
 {
     (void)arg;
@@ -227,16 +228,25 @@ static size_t count_tracked(void)
     return n;
 }
 
-TEST(random_use_of_everything_leaves_nothing_behind)
+/* What one run found; checked by the thread that started it (the harness's
+   CHECK is not for other threads). */
+typedef struct stress_result {
+    int weak_errors, never_freed, freed_twice, made;
+    size_t callbacks_run, lines_written, garbage, frozen, tracked_after, memory_after;
+    size_t tracked_before, memory_before;
+} stress_result;
+
+/* The seeded run in the calling thread's current heap: random steps, then
+   everything dropped and collected until quiet. */
+static void run_stress(unsigned long long seed, int steps, stress_result *r)
 {
-    quiet_start();
-    size_t memory_before = rcgc_memory_in_use();
-    size_t objects_before = count_tracked();
-    rng_state = 20261122;
+    memset(r, 0, sizeof *r);
+    r->memory_before = rcgc_memory_in_use();
+    r->tracked_before = count_tracked();
+    rng_state = seed;
     rcgc_set_output(sink, NULL);
     rcgc_set_threshold(7, 3, 3);
     rcgc_enable();
-    int steps = getenv("RCGC_TEST_QUICK") ? 20000 : 300000;
     for (int i = 0; i < steps; i++) random_step();
 
     /* Drop everything, break the unbreakable, and collect until quiet. */
@@ -260,20 +270,136 @@ TEST(random_use_of_everything_leaves_nothing_behind)
     rcgc_set_output(NULL, NULL);
     rcgc_set_threshold(700, 10, 10);
 
-    int never_freed = 0, freed_twice = 0;
     for (int id = 1; id < next_id; id++) {
-        if (made[id] && destroyed[id] == 0) never_freed++;
-        if (destroyed[id] > 1) freed_twice++;
+        if (made[id] && destroyed[id] == 0) r->never_freed++;
+        if (destroyed[id] > 1) r->freed_twice++;
     }
-    CHECK_EQ(weak_errors, 0);
-    CHECK_EQ(never_freed, 0);
-    CHECK_EQ(freed_twice, 0);
-    CHECK_EQ(rcgc_garbage_count(), 0);
-    CHECK_EQ(rcgc_get_freeze_count(), 0);
-    CHECK_EQ(count_tracked(), objects_before);
-    CHECK_EQ(rcgc_memory_in_use(), memory_before);
-    CHECK(next_id > 1000);
-    CHECK(callbacks_run > 0);
-    CHECK(lines_written > 0);
+    r->made = next_id - 1;
+    r->weak_errors = weak_errors;
+    r->callbacks_run = callbacks_run;
+    r->lines_written = lines_written;
+    r->garbage = rcgc_garbage_count();
+    r->frozen = rcgc_get_freeze_count();
+    r->tracked_after = count_tracked();
+    r->memory_after = rcgc_memory_in_use();
+}
+
+static void check_result(const stress_result *r)
+{
+    CHECK_EQ(r->weak_errors, 0);
+    CHECK_EQ(r->never_freed, 0);
+    CHECK_EQ(r->freed_twice, 0);
+    CHECK_EQ(r->garbage, 0);
+    CHECK_EQ(r->frozen, 0);
+    CHECK_EQ(r->tracked_after, r->tracked_before);
+    CHECK_EQ(r->memory_after, r->memory_before);
+    CHECK(r->made > 1000);
+    CHECK(r->callbacks_run > 0);
+    CHECK(r->lines_written > 0);
+}
+
+static int stress_steps(void) { return getenv("RCGC_TEST_QUICK") ? 20000 : 300000; }
+
+TEST(random_use_of_everything_leaves_nothing_behind)
+{
+    quiet_start();
+    stress_result r;
+    run_stress(20261122, stress_steps(), &r);
+    check_result(&r);
+    quiet_end();
+}
+
+/* Eight threads at once, each in a heap of its own, each through the seeded
+   run with its own seed: heaps share nothing, so no run may see another's
+   objects, counts or collections (ThreadSanitizer and helgrind watch this
+   test in CI). */
+enum { NTHREADS = 8 };
+typedef struct stress_thread {
+    pthread_t id;
+    unsigned long long seed;
+    stress_result result;
+    rcgc_heap *heap;
+    size_t memory_after_destroy;
+    int destroyed;
+} stress_thread;
+
+static void *stress_in_own_heap(void *arg)
+{
+    stress_thread *t = arg;
+    t->heap = rcgc_heap_new();
+    if (!t->heap || rcgc_heap_enter(t->heap) == NULL) return NULL;
+    run_stress(t->seed, stress_steps() / 4, &t->result);
+    t->destroyed = rcgc_heap_destroy(t->heap);
+    t->memory_after_destroy = rcgc_memory_in_use();   /* the default heap's, now */
+    return t;
+}
+
+TEST(eight_threads_each_in_own_heap_at_once)
+{
+    quiet_start();
+    size_t memory = rcgc_memory_in_use();
+    stress_thread threads[NTHREADS];
+    for (int i = 0; i < NTHREADS; i++) {
+        threads[i] = (stress_thread){.seed = 20261130 + (unsigned long long)i};
+        CHECK_EQ(pthread_create(&threads[i].id, NULL, stress_in_own_heap, &threads[i]), 0);
+    }
+    for (int i = 0; i < NTHREADS; i++) {
+        void *ret = NULL;
+        CHECK_EQ(pthread_join(threads[i].id, &ret), 0);
+        CHECK(ret == &threads[i]);
+        check_result(&threads[i].result);
+        CHECK_EQ(threads[i].result.memory_before, 0);
+        CHECK_EQ(threads[i].destroyed, 0);
+        CHECK_EQ(threads[i].memory_after_destroy, memory);
+    }
+    /* Different seeds, different runs: the heaps did not share one run. */
+    CHECK(threads[0].result.made != threads[1].result.made ||
+          threads[0].result.callbacks_run != threads[1].result.callbacks_run);
+    CHECK_EQ(rcgc_memory_in_use(), memory);
+    quiet_end();
+}
+
+/* Teardown in the middle of a run, with everything still alive: cycles,
+   clear-less cycles, frozen objects, resurrected ones, the garbage list,
+   weakrefs with callbacks.  Every object made is destroyed exactly once. */
+static void *stress_then_destroy(void *arg)
+{
+    stress_thread *t = arg;
+    t->heap = rcgc_heap_new();
+    if (!t->heap || rcgc_heap_enter(t->heap) == NULL) return NULL;
+    rng_state = t->seed;
+    rcgc_set_output(sink, NULL);
+    rcgc_set_threshold(7, 3, 3);
+    for (int i = 0; i < stress_steps() / 4; i++) random_step();
+    t->result.made = next_id - 1;
+    t->result.memory_before = rcgc_memory_in_use();
+    t->result.frozen = rcgc_get_freeze_count();
+    t->result.garbage = rcgc_garbage_count();
+    t->destroyed = rcgc_heap_destroy(t->heap);
+    t->memory_after_destroy = rcgc_memory_in_use();
+    for (int id = 1; id < next_id; id++) {
+        if (made[id] && destroyed[id] == 0) t->result.never_freed++;
+        if (destroyed[id] > 1) t->result.freed_twice++;
+    }
+    return t;
+}
+
+TEST(destroying_a_heap_mid_run_destroys_every_object_once)
+{
+    quiet_start();
+    size_t memory = rcgc_memory_in_use();
+    stress_thread t = {.seed = 42};
+    pthread_t id;
+    CHECK_EQ(pthread_create(&id, NULL, stress_then_destroy, &t), 0);
+    void *ret = NULL;
+    CHECK_EQ(pthread_join(id, &ret), 0);
+    CHECK(ret == &t);
+    CHECK(t.result.made > 1000);
+    CHECK(t.result.memory_before > 0);
+    CHECK_EQ(t.destroyed, 0);
+    CHECK_EQ(t.result.never_freed, 0);
+    CHECK_EQ(t.result.freed_twice, 0);
+    CHECK_EQ(t.memory_after_destroy, memory);   /* the thread is back in the default heap */
+    CHECK_EQ(rcgc_memory_in_use(), memory);
     quiet_end();
 }

@@ -1,0 +1,350 @@
+/* Heaps: one per thread, independent of each other, handed between threads,
+   and torn down object by object in the documented order. */
+#include "harness.h"
+
+#include <pthread.h>
+
+#include "capture.h"
+#include "nodes.h"
+
+/* A node that logs its finalizer, clear and destroy. */
+static void log_finalize(void *self) { event("fin%d ", ((node *)self)->id); }
+static void log_clear(void *self)
+{
+    event("clr%d ", ((node *)self)->id);
+    node_clear(self);
+}
+static void log_destroy(void *self) { event("des%d ", ((node *)self)->id); }
+static const rcgc_type log_type = {"lognode", sizeof(node), node_traverse, log_clear,
+                                   log_finalize, log_destroy};
+/* Without traverse: never tracked, on the heap's untracked list. */
+static const rcgc_type leaf_type = {"leaf", sizeof(node), NULL, NULL, log_finalize,
+                                    log_destroy};
+
+TEST(a_program_that_never_enters_a_heap_uses_the_default_heap)
+{
+    rcgc_heap *d = rcgc_heap_default();
+    CHECK(d != NULL);
+    CHECK(rcgc_heap_current() == d);
+    CHECK(rcgc_heap_enter(NULL) == d);   /* already there: no change */
+    CHECK(rcgc_heap_current() == d);
+}
+
+TEST(enter_returns_the_previous_heap_and_null_means_the_default)
+{
+    rcgc_heap *d = rcgc_heap_default();
+    rcgc_heap *h = rcgc_heap_new();
+    CHECK(h != NULL && h != d);
+    CHECK(rcgc_heap_enter(h) == d);
+    CHECK(rcgc_heap_current() == h);
+    CHECK(rcgc_heap_enter(h) == h);
+    CHECK(rcgc_heap_enter(NULL) == h);
+    CHECK(rcgc_heap_current() == d);
+    CHECK_EQ(rcgc_heap_destroy(h), 0);
+}
+
+static void count_phase(rcgc_phase phase, const rcgc_gc_info *info, void *arg)
+{
+    (void)info;
+    if (phase == RCGC_PHASE_STOP) ++*(int *)arg;
+}
+
+TEST(heaps_keep_separate_objects_counts_settings_and_callbacks)
+{
+    quiet_start();
+    size_t memory = rcgc_memory_in_use();
+    size_t count[3], threshold[3];
+    rcgc_get_count(count);
+    size_t tracked = 0;
+    rcgc_get_objects(-1, count_visit_fn, &tracked);
+
+    rcgc_heap *h = rcgc_heap_new();
+    rcgc_heap *was = rcgc_heap_enter(h);
+    /* A new heap starts with CPython's defaults, whatever the other has. */
+    CHECK(rcgc_isenabled());
+    rcgc_get_threshold(threshold);
+    CHECK_EQ(threshold[0], 700);
+    CHECK_EQ(rcgc_memory_in_use(), 0);
+    int stops = 0;
+    CHECK_EQ(rcgc_callback_add(count_phase, &stops), 0);
+    rcgc_set_threshold(1, 1, 1);
+    size_t before = rcgc_memory_in_use();   /* the callback list */
+    node *a = make_pair(&plain_type, 1, &plain_type, 2);
+    CHECK_EQ(rcgc_memory_in_use() - before, 2 * bytes_of(&plain_type));
+    size_t here = 0;
+    rcgc_get_objects(-1, count_visit_fn, &here);
+    CHECK_EQ(here, 2);
+    rcgc_decref(a);
+    CHECK_EQ(rcgc_collect(2), 2);
+    CHECK(stops >= 1);
+    int stops_in_h = stops;
+
+    CHECK(rcgc_heap_enter(was) == h);
+    /* The default heap saw none of it. */
+    CHECK(!rcgc_isenabled());   /* quiet_start disabled it */
+    rcgc_get_threshold(threshold);
+    CHECK_EQ(threshold[0], 700);
+    CHECK_EQ(rcgc_memory_in_use(), memory);
+    size_t now[3];
+    rcgc_get_count(now);
+    CHECK_EQ(now[0], count[0]);
+    size_t tracked_now = 0;
+    rcgc_get_objects(-1, count_visit_fn, &tracked_now);
+    CHECK_EQ(tracked_now, tracked);
+    rcgc_collect(2);
+    CHECK_EQ(stops, stops_in_h);   /* h's callback is h's */
+    CHECK_EQ(rcgc_heap_destroy(h), 0);
+    quiet_end();
+}
+
+/* The order rcgc_heap_destroy documents, on one of everything: a node held
+   by the program (1) holding another (2), a leaf without traverse (3), a
+   weakref with a callback to node 1. */
+TEST(destroy_ends_every_object_in_the_documented_order)
+{
+    rcgc_heap *h = rcgc_heap_new();
+    rcgc_heap *was = rcgc_heap_enter(h);
+    events_reset();
+    node *a = new_node(&log_type, 1);
+    node *b = new_node(&log_type, 2);
+    link_slot(a, 0, b);
+    rcgc_decref(b);
+    node *leaf = new_node(&leaf_type, 3);
+    void *wr = rcgc_weakref_new(a, weak_event, (void *)9);
+    CHECK(a && leaf && wr);
+    CHECK(rcgc_memory_in_use() > 0);
+    CHECK(rcgc_heap_enter(was) == h);   /* destroyed from outside it */
+    CHECK_EQ(rcgc_heap_destroy(h), 0);
+    /* finalizers (untracked objects first, then the generations, oldest
+       first), weakref callbacks, clears (2 only held by 1 dies in 1's
+       clear), then what the program still held: destroy and free. */
+    CHECK_STR(events, "fin3 fin1 fin2 cb9 clr1 clr2 des2 des3 des1 ");
+    CHECK(rcgc_heap_current() == was);
+}
+
+/* Finalizers that make objects during teardown: those are finalized and
+   freed too. */
+static int spawned;
+static void spawning_finalize(void *self)
+{
+    event("fin%d ", ((node *)self)->id);
+    if (spawned < 3) {
+        node *child = new_node(rcgc_typeof(self), 10 + spawned++);
+        rcgc_incref(child);   /* leaked on purpose: the teardown must find it */
+        rcgc_decref(child);
+    }
+}
+static const rcgc_type spawning_type = {"spawner", sizeof(node), node_traverse, node_clear,
+                                        spawning_finalize, NULL};
+
+TEST(objects_made_during_teardown_are_finalized_and_freed_too)
+{
+    rcgc_heap *h = rcgc_heap_new();
+    rcgc_heap *was = rcgc_heap_enter(h);
+    events_reset();
+    spawned = 0;
+    (void)new_node(&spawning_type, 1);   /* held by nothing but the program */
+    /* Kept alive in the heap we are about to destroy, from inside it. */
+    CHECK_EQ(rcgc_heap_destroy(h), 0);
+    CHECK_STR(events, "fin1 fin10 fin11 fin12 ");
+    CHECK(rcgc_heap_current() == was);
+}
+
+TEST(untracked_frozen_garbage_and_clearless_objects_are_ended_too)
+{
+    rcgc_heap *h = rcgc_heap_new();
+    rcgc_heap *was = rcgc_heap_enter(h);
+    rcgc_disable();
+    node *untracked = new_node(&log_type, 1);
+    rcgc_untrack(untracked);
+    CHECK(!rcgc_is_tracked(untracked));
+    node *frozen = new_node(&log_type, 2);
+    rcgc_freeze();
+    CHECK_EQ(rcgc_get_freeze_count(), 1);
+    rcgc_decref(make_pair(&clearless_type, 3, &clearless_type, 4));   /* uncollectable */
+    CHECK_EQ(rcgc_collect(2), 2);
+    rcgc_set_debug(RCGC_DEBUG_SAVEALL);
+    rcgc_decref(make_pair(&plain_type, 5, &plain_type, 6));
+    CHECK_EQ(rcgc_collect(2), 2);
+    rcgc_set_debug(0);
+    CHECK_EQ(rcgc_garbage_count(), 4);
+    node *held = make_pair(&clearless_type, 7, &clearless_type, 8);   /* held by the program */
+    CHECK(rcgc_memory_in_use() > 0);
+    events_reset();
+    rcgc_heap_enter(was);
+    CHECK_EQ(rcgc_heap_destroy(h), 0);
+    /* untracked objects first, then frozen ones */
+    CHECK_STR(events, "fin1 fin2 clr1 clr2 des1 des2 ");
+    (void)frozen, (void)held;
+}
+
+/* ---- refusals ---------------------------------------------------------------------- */
+
+static int destroy_result, destroy_errno;
+static void destroying_finalize(void *self)
+{
+    (void)self;
+    errno = 0;
+    destroy_result = rcgc_heap_destroy(rcgc_heap_current());
+    destroy_errno = errno;
+}
+static const rcgc_type destroying_type = {"destroyer", sizeof(node), node_traverse, node_clear,
+                                          destroying_finalize, NULL};
+
+TEST(destroy_from_user_code_running_in_that_heap_is_refused)
+{
+    rcgc_heap *h = rcgc_heap_new();
+    rcgc_heap *was = rcgc_heap_enter(h);
+    rcgc_decref(make_pair(&destroying_type, 1, &plain_type, 2));
+    destroy_result = 0;
+    CHECK_EQ(rcgc_collect(2), 2);   /* the finalizer runs in the collection */
+    CHECK_EQ(destroy_result, -1);
+    CHECK_EQ(destroy_errno, EBUSY);
+    rcgc_decref(new_node(&destroying_type, 3));   /* in a deallocation */
+    CHECK_EQ(destroy_result, -1);
+    CHECK_EQ(destroy_errno, EBUSY);
+    (void)new_node(&destroying_type, 4);          /* in the teardown itself */
+    destroy_result = 0;
+    rcgc_heap_enter(was);
+    CHECK_EQ(rcgc_heap_destroy(h), 0);
+    CHECK_EQ(destroy_result, -1);
+    CHECK_EQ(destroy_errno, EBUSY);
+}
+
+/* ---- threads ------------------------------------------------------------------------- */
+
+typedef struct handoff {
+    rcgc_heap *heap;
+    node *kept;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int stage;
+    bool leave;   /* leave the heap before ending, or just end */
+} handoff;
+
+static void wait_stage(handoff *x, int stage)
+{
+    pthread_mutex_lock(&x->lock);
+    while (x->stage < stage) pthread_cond_wait(&x->cond, &x->lock);
+    pthread_mutex_unlock(&x->lock);
+}
+static void set_stage(handoff *x, int stage)
+{
+    pthread_mutex_lock(&x->lock);
+    x->stage = stage;
+    pthread_cond_broadcast(&x->cond);
+    pthread_mutex_unlock(&x->lock);
+}
+
+/* Makes a heap, a kept cycle and some garbage in it, then waits to be told
+   to go. */
+static void *first_owner(void *arg)
+{
+    handoff *x = arg;
+    x->heap = rcgc_heap_new();
+    rcgc_heap_enter(x->heap);
+    x->kept = make_pair(&plain_type, 1, &plain_type, 2);
+    rcgc_decref(make_pair(&plain_type, 3, &plain_type, 4));
+    set_stage(x, 1);
+    wait_stage(x, 2);
+    if (x->leave) rcgc_heap_enter(NULL);
+    return NULL;
+}
+
+static void handoff_run(bool leave)
+{
+    handoff x = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
+                 .leave = leave};
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, first_owner, &x), 0);
+    wait_stage(&x, 1);
+    /* In use by the other thread: refused. */
+    errno = 0;
+    CHECK(rcgc_heap_enter(x.heap) == NULL);
+    CHECK_EQ(errno, EBUSY);
+    errno = 0;
+    CHECK_EQ(rcgc_heap_destroy(x.heap), -1);
+    CHECK_EQ(errno, EBUSY);
+    set_stage(&x, 2);
+    CHECK_EQ(pthread_join(t, NULL), 0);
+    /* Handed over: this thread carries on with the same objects. */
+    rcgc_heap *was = rcgc_heap_enter(x.heap);
+    CHECK(was != NULL);
+    CHECK_EQ(rcgc_refcount(x.kept), 2);
+    CHECK_EQ(rcgc_collect(2), 2);   /* the garbage pair the first thread left */
+    CHECK_EQ(rcgc_memory_in_use(), 2 * bytes_of(&plain_type));
+    rcgc_decref(x.kept);
+    CHECK_EQ(rcgc_collect(2), 2);
+    CHECK_EQ(rcgc_memory_in_use(), 0);
+    rcgc_heap_enter(was);
+    CHECK_EQ(rcgc_heap_destroy(x.heap), 0);
+}
+
+TEST(a_heap_is_handed_from_one_thread_to_another)
+{
+    handoff_run(true);
+}
+
+TEST(a_thread_that_ends_inside_a_heap_gives_it_up)
+{
+    handoff_run(false);
+}
+
+/* ---- the default heap -------------------------------------------------------------- */
+
+static void shutdown_in_child(void)
+{
+    quiet_start();
+    events_reset();
+    (void)new_node(&log_type, 1);           /* leaked */
+    (void)new_node(&leaf_type, 2);          /* leaked */
+    int r = rcgc_shutdown();
+    fprintf(stderr, "%d %zu %s|", r, rcgc_memory_in_use(), events);
+    /* Still usable, with the defaults back. */
+    size_t t[3];
+    rcgc_get_threshold(t);
+    rcgc_decref(make_pair(&plain_type, 3, &plain_type, 4));
+    fprintf(stderr, "%zu %d %zu %zu", t[0], rcgc_isenabled(), rcgc_collect(2),
+            rcgc_memory_in_use());
+}
+
+TEST(shutdown_empties_the_default_heap_which_stays_usable)
+{
+    char out[512];
+    int status = harness_run_child(shutdown_in_child, out, sizeof out);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK_STR(out, "0 0 fin2 fin1 clr1 des2 des1 |700 1 2 0");
+}
+
+/* ---- misuse across heaps (debug builds) -------------------------------------------- */
+
+#ifdef RCGC_DEBUG
+static void release_through_another_heap(void)
+{
+    rcgc_heap *h = rcgc_heap_new();
+    rcgc_heap_enter(h);
+    node *n = new_node(&plain_type, 1);
+    rcgc_heap_enter(NULL);
+    rcgc_decref(n);
+}
+
+static void store_into_another_heap(void)
+{
+    void *list = rcgc_list_new();
+    rcgc_heap *h = rcgc_heap_new();
+    rcgc_heap_enter(h);
+    node *n = new_node(&plain_type, 1);
+    rcgc_list_append(list, n);
+}
+
+TEST(releasing_through_another_heap_aborts_naming_both_heaps)
+{
+    CHECK_ABORTS(release_through_another_heap, "rcgc_decref: object of heap 0x",
+                 "(objects may not cross heaps): object <node 0x");
+}
+
+TEST(storing_into_another_heap_aborts)
+{
+    CHECK_ABORTS(store_into_another_heap, "object of heap 0x", "objects may not cross heaps");
+}
+#endif
