@@ -2,14 +2,14 @@
 # Every test rcgc has, in stages that each build in their own directory under
 # build/check-* (RCGC_CHECK_DIR overrides build/).  Stops at the first failing
 # stage; the last line counts the stages: "check: 8 passed, 0 failed".
-# Arguments pick stages by key (gcc clang asan stress fuzz valgrind install
-# symbols) for a quicker round while working; install and symbols reuse gcc's
+# Arguments pick stages by key (gcc clang asan tsan stress fuzz valgrind
+# install symbols) for a quicker round while working; install and symbols reuse gcc's
 # build.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 base=${RCGC_CHECK_DIR:-$root/build}
 jobs=2
-all_stages=(gcc clang asan stress fuzz valgrind install symbols)
+all_stages=(gcc clang asan tsan stress fuzz valgrind install symbols)
 if [ $# -gt 0 ]; then selected=("$@"); else selected=("${all_stages[@]}"); fi
 for key in "${selected[@]}"; do
     case " ${all_stages[*]} " in
@@ -69,6 +69,20 @@ stage_sanitizers() {
     UBSAN_OPTIONS=print_stacktrace=1 run_ctest "$dir"
 }
 
+# ThreadSanitizer on what runs threads: the heap tests, eight threads through
+# the seeded stress run in heaps of their own, and the heaps example.
+stage_tsan() {
+    local dir=$base/check-tsan tsan=-fsanitize=thread
+    configure_and_build "$dir" clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DRCGC_WERROR=ON -DRCGC_DEBUG=OFF -DRCGC_USE_MIMALLOC=OFF \
+        -DCMAKE_C_FLAGS="$tsan" -DCMAKE_EXE_LINKER_FLAGS="$tsan" \
+        -DCMAKE_SHARED_LINKER_FLAGS="$tsan" || return 1
+    export TSAN_OPTIONS=halt_on_error=1:exitcode=66
+    ctest --test-dir "$dir" --output-on-failure --no-tests=error -j"$jobs" \
+        -R '^test_(heap|stress)\.' &&
+    "$dir/examples/heaps" >/dev/null
+}
+
 # Lua's HARDMEMTESTS: every allocation that may collect runs a collection
 # (RCGC_STRESS), with the debug checks on, so a collection at any allocation
 # point of any test finds whatever state it would corrupt.  Tests about the
@@ -115,7 +129,22 @@ stage_valgrind() {
         echo "no test programs found in $dir/tests"
         return 1
     fi
-    printf '%s\n' "$programs" | xargs -P "$jobs" -n 1 bash -c 'valgrind_one "$1"' _
+    printf '%s\n' "$programs" | xargs -P "$jobs" -n 1 bash -c 'valgrind_one "$1"' _ || return 1
+    # Threads: helgrind and DRD on the heap tests and the eight threads; after
+    # rcgc_heap_destroy and rcgc_shutdown not a byte is left, reachable or not.
+    local tool
+    for tool in helgrind drd; do
+        RCGC_TEST_QUICK=1 valgrind -q --tool=$tool --error-exitcode=99 \
+            "$dir/tests/test_heap" >"$dir/$tool.log" 2>&1 &&
+        RCGC_TEST_QUICK=1 valgrind -q --tool=$tool --error-exitcode=99 \
+            "$dir/tests/test_stress" eight_threads >>"$dir/$tool.log" 2>&1 ||
+            { cat "$dir/$tool.log"; echo "valgrind FAIL $tool"; return 1; }
+        echo "valgrind ok   $tool: test_heap, test_stress eight_threads"
+    done
+    valgrind -q --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=all \
+        --error-exitcode=99 "$dir/examples/heaps" >"$dir/heaps.log" 2>&1 ||
+        { cat "$dir/heaps.log"; echo "valgrind FAIL heaps: something left"; return 1; }
+    echo "valgrind ok   heaps: nothing left, reachable or not"
 }
 
 stage_install() {
@@ -147,6 +176,7 @@ run_stage() {
 run_stage gcc "gcc Release -Werror: build + ctest" stage_gcc_release
 run_stage clang "clang Debug + RCGC_DEBUG: build + ctest" stage_clang_debug
 run_stage asan "clang ASan + UBSan: build + ctest" stage_sanitizers
+run_stage tsan "clang ThreadSanitizer: heaps and threads" stage_tsan
 run_stage stress "gcc Debug + RCGC_DEBUG + RCGC_STRESS: build + ctest" stage_stress
 run_stage fuzz "libFuzzer 60 s from tests/fuzz/corpus (clang, RCGC_DEBUG, ASan + UBSan)" stage_fuzz
 run_stage valgrind "valgrind: unit tests with RCGC_TEST_QUICK=1" stage_valgrind
