@@ -15,11 +15,12 @@ static void log_clear(void *self)
     node_clear(self);
 }
 static void log_destroy(void *self) { event("des%d ", ((node *)self)->id); }
-static const rcgc_type log_type = {"lognode", sizeof(node), node_traverse, log_clear,
-                                   log_finalize, log_destroy};
+static const rcgc_type log_type = {.name = "lognode", .size = sizeof(node),
+                                   .traverse = node_traverse, .clear = log_clear,
+                                   .finalize = log_finalize, .destroy = log_destroy};
 /* Without traverse: never tracked, on the heap's untracked list. */
-static const rcgc_type leaf_type = {"leaf", sizeof(node), NULL, NULL, log_finalize,
-                                    log_destroy};
+static const rcgc_type leaf_type = {.name = "leaf", .size = sizeof(node),
+                                    .finalize = log_finalize, .destroy = log_destroy};
 
 TEST(a_program_that_never_enters_a_heap_uses_the_default_heap)
 {
@@ -134,8 +135,9 @@ static void spawning_finalize(void *self)
         rcgc_decref(child);
     }
 }
-static const rcgc_type spawning_type = {"spawner", sizeof(node), node_traverse, node_clear,
-                                        spawning_finalize, NULL};
+static const rcgc_type spawning_type = {.name = "spawner", .size = sizeof(node),
+                                        .traverse = node_traverse, .clear = node_clear,
+                                        .finalize = spawning_finalize};
 
 TEST(objects_made_during_teardown_are_finalized_and_freed_too)
 {
@@ -188,8 +190,9 @@ static void destroying_finalize(void *self)
     destroy_result = rcgc_heap_destroy(rcgc_heap_current());
     destroy_errno = errno;
 }
-static const rcgc_type destroying_type = {"destroyer", sizeof(node), node_traverse, node_clear,
-                                          destroying_finalize, NULL};
+static const rcgc_type destroying_type = {.name = "destroyer", .size = sizeof(node),
+                                          .traverse = node_traverse, .clear = node_clear,
+                                          .finalize = destroying_finalize};
 
 TEST(destroy_from_user_code_running_in_that_heap_is_refused)
 {
