@@ -203,26 +203,11 @@ rcgc_heap *rcgc_heap_enter(rcgc_heap *heap)
 
 /* ---- teardown ------------------------------------------------------------------ */
 
-/* The objects of S, gathered with a strong reference each (own memory: the
-   hook must not refuse a teardown, nor see it). */
-typedef struct gathered {
-    void **items;
-    size_t len, cap;
-} gathered;
-
-static void gather(gathered *g, void *obj)
-{
-    if (g->len == g->cap) {
-        size_t cap = g->cap ? g->cap * 2 : 256;
-        void **items = rcgc__own_realloc(g->items, cap * sizeof *items);
-        if (!items) return;   /* a later round finds what this one missed */
-        g->items = items;
-        g->cap = cap;
-    }
-    rcgc_incref(obj);
-    g->items[g->len++] = obj;
-}
-
+/* Teardown allocates nothing: it must work when memory has run out, and
+   the hook must not be able to refuse it.  It walks the lists instead,
+   moving each object to a private list as it is visited, so that objects
+   that user code makes, frees, tracks or untracks meanwhile never derail
+   the walk. */
 static gc_link *list_number(rcgc_state *S, int i)
 {
     if (i < RCGC_NUM_GENERATIONS) return &S->generations[i].head;
@@ -230,23 +215,29 @@ static gc_link *list_number(rcgc_state *S, int i)
 }
 #define NUM_LISTS (RCGC_NUM_GENERATIONS + 2)
 
-/* Every live object for which want() holds, oldest list first. */
-static void gather_all(rcgc_state *S, gathered *g, bool (*want)(const obj_head *h))
+/* fn(obj) for each live object want() selects, untracked ones first, then
+   frozen ones, then the generations oldest first; each is held by a
+   reference of the walk's own while fn runs.  Returns how many. */
+static size_t each_object(rcgc_state *S, bool (*want)(const obj_head *h), void (*fn)(void *obj))
 {
-    g->len = 0;
+    size_t n = 0;
     for (int i = NUM_LISTS - 1; i >= 0; i--) {
-        gc_link *list = list_number(S, i);
-        for (gc_link *l = link_next(list); l != list; l = link_next(l)) {
+        gc_link *list = list_number(S, i), visited;
+        list_init(&visited);
+        while (!list_is_empty(list)) {
+            gc_link *l = link_next(list);
+            list_move(l, &visited);
             obj_head *h = link_head(l);
-            if (h->refcnt > 0 && want(h)) gather(g, body_of_head(h));
+            if (h->refcnt == 0 || !want(h)) continue;
+            void *obj = body_of_head(h);
+            rcgc_incref(obj);
+            fn(obj);
+            n++;
+            rcgc_decref(obj);
         }
+        list_merge(&visited, list);
     }
-}
-
-static void release_all(gathered *g)
-{
-    for (size_t i = 0; i < g->len; i++) rcgc_decref(g->items[i]);
-    g->len = 0;
+    return n;
 }
 
 static bool needs_finalizer(const obj_head *h)
@@ -255,53 +246,65 @@ static bool needs_finalizer(const obj_head *h)
 }
 static bool has_weakrefs(const obj_head *h) { return (h->type_bits & TYPE_BIT_HAS_WEAKREFS) != 0; }
 static bool has_clear(const obj_head *h) { return head_type(h)->clear != NULL; }
-static bool any(const obj_head *h) { (void)h; return true; }
 
-/* Steps 2 and 3, until neither finds work (user code may make more). */
-static void finalize_and_clear_weakrefs(rcgc_state *S, gathered *g)
+static void run_finalizer(void *obj)
 {
-    for (;;) {
-        gather_all(S, g, needs_finalizer);
-        size_t work = g->len;
-        for (size_t i = 0; i < g->len; i++) {
-            obj_head *h = head_of(g->items[i]);
-            if (!needs_finalizer(h)) continue;
-            h->type_bits |= TYPE_BIT_FINALIZED;
-            head_type(h)->finalize(g->items[i]);
-        }
-        release_all(g);
-        gather_all(S, g, has_weakrefs);
-        work += g->len;
-        for (size_t i = 0; i < g->len; i++)
-            if (has_weakrefs(head_of(g->items[i]))) rcgc__weakrefs_clear_and_call(g->items[i]);
-        release_all(g);
-        if (work == 0) return;
-    }
+    obj_head *h = head_of(obj);
+    if (!needs_finalizer(h)) return;   /* an earlier finalizer in the walk ran it */
+    h->type_bits |= TYPE_BIT_FINALIZED;
+    head_type(h)->finalize(obj);
 }
 
-/* Step 5: nothing may free these while their destroy runs, so each is
-   pinned (a count no decref can bring to zero) first.  Their clear ran in
-   step 4. */
+static void clear_weakrefs(void *obj)
+{
+    if (has_weakrefs(head_of(obj))) rcgc__weakrefs_clear_and_call(obj);
+}
+
+/* One that only the walk holds dies when the walk lets go, and its
+   deallocation clears it: clear runs once. */
+static void run_clear(void *obj)
+{
+    if (head_of(obj)->refcnt > 1) head_type(head_of(obj))->clear(obj);
+}
+
+/* A count no decref can bring to zero: step 5's objects die by the
+   teardown's hand alone. */
+#define PINNED (SIZE_MAX / 2)
+
+/* Step 5.  Every object still alive is pinned and moves to `doomed`; then
+   each has destroy run and is freed, with no further user code.  An object
+   that a destroy moved back to a list (by tracking it, say) is found pinned
+   in the next round and freed without a second destroy; objects a destroy
+   made are seen in the next round as well. */
 static void end_survivors(rcgc_state *S)
 {
-    gathered g = {0};
     for (;;) {
-        gather_all(S, &g, any);
-        if (g.len == 0) break;
-        for (size_t i = 0; i < g.len; i++) head_of(g.items[i])->refcnt = SIZE_MAX / 2;
-        for (size_t i = 0; i < g.len; i++) {
-            const rcgc_type *t = head_type(head_of(g.items[i]));
-            if (t->destroy) t->destroy(g.items[i]);
+        gc_link doomed, destroyed;
+        list_init(&doomed);
+        list_init(&destroyed);
+        for (int i = NUM_LISTS - 1; i >= 0; i--) {   /* each_object's order */
+            gc_link *list = list_number(S, i);
+            while (!list_is_empty(list)) {
+                gc_link *l = link_next(list);
+                obj_head *h = link_head(l);
+                list_move(l, h->refcnt == PINNED ? &destroyed : &doomed);
+                h->refcnt = PINNED;
+            }
         }
-        for (size_t i = 0; i < g.len; i++) {
-            obj_head *h = head_of(g.items[i]);
-            if (h->type_bits & TYPE_BIT_HAS_WEAKREFS) rcgc__weakrefs_clear_and_call(g.items[i]);
+        if (list_is_empty(&doomed) && list_is_empty(&destroyed)) return;
+        while (!list_is_empty(&doomed)) {
+            gc_link *l = link_next(&doomed);
+            list_move(l, &destroyed);
+            obj_head *h = link_head(l);
+            clear_weakrefs(body_of_head(h));
+            if (head_type(h)->destroy) head_type(h)->destroy(body_of_head(h));
+        }
+        while (!list_is_empty(&destroyed)) {
+            obj_head *h = link_head(link_next(&destroyed));
             h->refcnt = 0;
-            rcgc__free_object(S, h);
+            rcgc__free_object(S, h);   /* unlinks it */
         }
-        g.len = 0;
     }
-    rcgc__own_free(g.items);
 }
 
 static void teardown(rcgc_state *S)
@@ -311,23 +314,16 @@ static void teardown(rcgc_state *S)
     rcgc__leak_report_before_teardown(S);
     (void)rcgc_collect(2);                                  /* 1 */
     S->enabled = false;
-    gathered g = {0};
-    for (;;) {
-        finalize_and_clear_weakrefs(S, &g);                 /* 2, 3 */
-        rcgc_garbage_clear();                               /* 4 */
-        gather_all(S, &g, has_clear);
-        for (size_t i = 0; i < g.len; i++) {
-            /* One whose only holder is this gathering dies on release, and
-               its deallocation clears it: clear runs once there. */
-            if (head_of(g.items[i])->refcnt > 1) head_type(head_of(g.items[i]))->clear(g.items[i]);
-        }
-        release_all(&g);
-        gather_all(S, &g, needs_finalizer);
-        bool more = g.len > 0 || rcgc_garbage_count() > 0;
-        release_all(&g);
-        if (!more) break;
+    /* Until a round finds nothing: user code run by one step may make
+       objects that need an earlier one (clear then runs again, as it may). */
+    for (bool cleared = false;; cleared = true) {
+        size_t work = each_object(S, needs_finalizer, run_finalizer);   /* 2 */
+        work += each_object(S, has_weakrefs, clear_weakrefs);          /* 3 */
+        work += rcgc_garbage_count();
+        rcgc_garbage_clear();                                          /* 4 */
+        if (work == 0 && cleared) break;
+        each_object(S, has_clear, run_clear);
     }
-    rcgc__own_free(g.items);
     end_survivors(S);                                       /* 5 */
     rcgc_trace_stop();                                      /* 6 */
     rcgc_monitor_reset();

@@ -5,6 +5,7 @@
 #include <pthread.h>
 
 #include "capture.h"
+#include "internal.h"   /* state()->own_refusal: the ENOMEM path */
 #include "nodes.h"
 
 /* A node that logs its finalizer, clear and destroy. */
@@ -351,3 +352,52 @@ TEST(storing_into_another_heap_aborts)
     CHECK_ABORTS(store_into_another_heap, "object of heap 0x", "objects may not cross heaps");
 }
 #endif
+
+/* ---- without memory ------------------------------------------------------------------ */
+
+static bool refuse_all(size_t size, void *arg)
+{
+    (void)size;
+    ++*(int *)arg;
+    return false;
+}
+
+static void allocating_finalize(void *self)
+{
+    event("fin%d ", ((node *)self)->id);
+    if (!rcgc_list_new()) event("enomem%d ", errno == ENOMEM);
+}
+static const rcgc_type allocating_type = {.name = "allocator", .size = sizeof(node),
+                                          .traverse = node_traverse, .clear = log_clear,
+                                          .finalize = allocating_finalize,
+                                          .destroy = log_destroy};
+
+/* Teardown allocates nothing of its own: a heap whose every allocation is
+   refused still ends all its objects, and the user code it runs sees the
+   refusals as ENOMEM. */
+TEST(destroy_works_when_every_allocation_is_refused)
+{
+    rcgc_heap *h = rcgc_heap_new();
+    rcgc_heap *was = rcgc_heap_enter(h);
+    node *a = make_pair(&allocating_type, 1, &allocating_type, 2);
+    void *wr = rcgc_weakref_new(a, weak_event, (void *)5);
+    void *list = rcgc_list_new();
+    CHECK_EQ(rcgc_list_append(list, a), 0);
+    int refused = 0;
+    rcgc_set_alloc_hook(refuse_all, &refused);
+    events_reset();
+    rcgc_heap_enter(was);
+    CHECK_EQ(rcgc_heap_destroy(h), 0);
+    CHECK_STR(events, "fin1 enomem1 fin2 enomem1 cb5 clr1 clr2 des2 des1 ");
+    CHECK_EQ(refused, 2);
+    (void)wr;
+}
+
+TEST(a_heap_that_cannot_be_made_says_enomem)
+{
+    state()->own_refusal = 1;
+    errno = 0;
+    CHECK(rcgc_heap_new() == NULL);
+    CHECK_EQ(errno, ENOMEM);
+    CHECK_EQ(state()->own_refusal, 0);
+}
