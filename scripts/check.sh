@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Every test rcgc has, in stages that each build in their own directory under
-# build/check-* (RCGC_CHECK_DIR overrides build/).  Stops at the first failing
-# stage; the last line counts the stages: "check: 8 passed, 0 failed".
-# Arguments pick stages by key (gcc clang asan tsan stress fuzz valgrind
-# install symbols) for a quicker round while working; install and symbols reuse gcc's
+# build/check-* (RCGC_CHECK_DIR overrides build/), each from its preset in
+# CMakePresets.json.  Stops at the first failing stage; the last line counts
+# the stages: "check: 11 passed, 0 failed".  Arguments pick stages by key (gcc
+# clang asan tsan stress fuzz valgrind install package readme symbols) for a
+# quicker round while working; install, package and symbols reuse gcc's
 # build.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 base=${RCGC_CHECK_DIR:-$root/build}
 jobs=2
-all_stages=(gcc clang asan tsan stress fuzz valgrind install symbols)
+all_stages=(gcc clang asan tsan stress fuzz valgrind install package readme symbols)
 if [ $# -gt 0 ]; then selected=("$@"); else selected=("${all_stages[@]}"); fi
 for key in "${selected[@]}"; do
     case " ${all_stages[*]} " in
@@ -23,18 +24,19 @@ passed=0
 bash "$root/scripts/install-deps.sh"
 mkdir -p "$base"
 
-# configure_and_build DIR CC [cmake args...]: output goes to DIR.log and is
-# shown only when something fails.
+# configure_and_build DIR PRESET [cmake args...]: the configure preset of
+# CMakePresets.json (one place for each stage's options), built in DIR;
+# output goes to DIR.log and is shown only when something fails.
 configure_and_build() {
-    local dir=$1 cc=$2
+    local dir=$1 preset=$2
     shift 2
-    if ! { cmake -S "$root" -B "$dir" -DCMAKE_C_COMPILER="$cc" "$@" &&
+    if ! { (cd "$root" && cmake --preset "$preset" -B "$dir" "$@") &&
            cmake --build "$dir" -j"$jobs"; } >"$dir.log" 2>&1; then
         tail -n 100 "$dir.log"
         echo "(full log: $dir.log)"
         return 1
     fi
-    echo "built $dir with $cc $*"
+    echo "built $dir (preset $preset${*:+ $*})"
 }
 
 run_ctest() {
@@ -45,16 +47,13 @@ run_ctest() {
 gcc_dir=$base/check-gcc
 
 stage_gcc_release() {
-    configure_and_build "$gcc_dir" gcc -DCMAKE_BUILD_TYPE=Release \
-        -DRCGC_WERROR=ON -DRCGC_DEBUG=OFF -DRCGC_SANITIZE=OFF \
-        -DRCGC_USE_MIMALLOC=ON -DRCGC_BUILD_BENCH=ON &&
+    configure_and_build "$gcc_dir" gcc-release &&
     run_ctest "$gcc_dir"
 }
 
 stage_clang_debug() {
     local dir=$base/check-clang-debug
-    configure_and_build "$dir" clang -DCMAKE_BUILD_TYPE=Debug \
-        -DRCGC_WERROR=ON -DRCGC_DEBUG=ON -DRCGC_SANITIZE=OFF &&
+    configure_and_build "$dir" clang-debug &&
     run_ctest "$dir"
 }
 
@@ -62,9 +61,7 @@ stage_clang_debug() {
 # build leaves mimalloc out.
 stage_sanitizers() {
     local dir=$base/check-asan
-    configure_and_build "$dir" clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-        -DRCGC_WERROR=ON -DRCGC_DEBUG=OFF -DRCGC_SANITIZE=ON \
-        -DRCGC_USE_MIMALLOC=OFF &&
+    configure_and_build "$dir" asan &&
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
     UBSAN_OPTIONS=print_stacktrace=1 run_ctest "$dir"
 }
@@ -72,11 +69,8 @@ stage_sanitizers() {
 # ThreadSanitizer on what runs threads: the heap tests, eight threads through
 # the seeded stress run in heaps of their own, and the heaps example.
 stage_tsan() {
-    local dir=$base/check-tsan tsan=-fsanitize=thread
-    configure_and_build "$dir" clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-        -DRCGC_WERROR=ON -DRCGC_DEBUG=OFF -DRCGC_USE_MIMALLOC=OFF \
-        -DCMAKE_C_FLAGS="$tsan" -DCMAKE_EXE_LINKER_FLAGS="$tsan" \
-        -DCMAKE_SHARED_LINKER_FLAGS="$tsan" || return 1
+    local dir=$base/check-tsan
+    configure_and_build "$dir" tsan || return 1
     export TSAN_OPTIONS=halt_on_error=1:exitcode=66
     ctest --test-dir "$dir" --output-on-failure --no-tests=error -j"$jobs" \
         -R '^test_(heap|stress)\.' &&
@@ -89,8 +83,7 @@ stage_tsan() {
 # timing of automatic collections skip themselves here (SKIP_IF_STRESS).
 stage_stress() {
     local dir=$base/check-stress
-    configure_and_build "$dir" gcc -DCMAKE_BUILD_TYPE=Debug \
-        -DRCGC_WERROR=ON -DRCGC_DEBUG=ON -DRCGC_STRESS=ON -DRCGC_SANITIZE=OFF &&
+    configure_and_build "$dir" stress &&
     run_ctest "$dir"
 }
 
@@ -119,9 +112,7 @@ stage_fuzz() {
 
 stage_valgrind() {
     local dir=$base/check-valgrind
-    configure_and_build "$dir" gcc -DCMAKE_BUILD_TYPE=Release \
-        -DRCGC_WERROR=ON -DRCGC_DEBUG=OFF -DRCGC_SANITIZE=OFF \
-        -DRCGC_USE_MIMALLOC=OFF || return 1
+    configure_and_build "$dir" valgrind || return 1
     local programs
     programs=$(find "$dir/tests" -maxdepth 1 -type f -name 'test_*' -perm -u+x | sort)
     [ -f "$dir/examples/tour" ] && programs="$programs"$'\n'"$dir/examples/tour"
@@ -149,6 +140,18 @@ stage_valgrind() {
 
 stage_install() {
     sh "$root/tests/install/run.sh" "$gcc_dir"
+}
+
+# CPack's .deb and source tarball: the .deb's files serve the pkg-config
+# consumer, the tarball builds and installs (about 30 s).
+stage_package() {
+    sh "$root/tests/install/package.sh" "$gcc_dir"
+}
+
+# The README's path (tour, install, pkg-config, find_package) typed in
+# order on a copy of the tree, with a scratch $HOME (about 30 s).
+stage_readme() {
+    bash "$root/tests/readme/replay.sh" "$root"
 }
 
 stage_symbols() {
@@ -181,6 +184,8 @@ run_stage stress "gcc Debug + RCGC_DEBUG + RCGC_STRESS: build + ctest" stage_str
 run_stage fuzz "libFuzzer 60 s from tests/fuzz/corpus (clang, RCGC_DEBUG, ASan + UBSan)" stage_fuzz
 run_stage valgrind "valgrind: unit tests with RCGC_TEST_QUICK=1" stage_valgrind
 run_stage install "install: pkg-config and find_package consumers" stage_install
+run_stage package "packages: the .deb serves the pkg-config consumer, the source tarball builds" stage_package
+run_stage readme "README: the newcomer's path replayed in order" stage_readme
 run_stage symbols "symbol visibility of librcgc.so" stage_symbols
 echo
 echo "check: $passed passed, 0 failed"

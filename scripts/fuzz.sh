@@ -2,7 +2,7 @@
 # Fuzz rcgc with its own libFuzzer target (tests/fuzz/fuzz_api.c):
 #     scripts/fuzz.sh [seconds] [jobs]          (defaults: 3600 1)
 # Builds with clang, RCGC_DEBUG=ON, ASan + UBSan and coverage in the library
-# (-DRCGC_FUZZ=ON) into $RCGC_FUZZ_DIR (default build/fuzz), copies the
+# (-DRCGC_FUZZ=ON; the preset "fuzz") into $RCGC_FUZZ_DIR (default build/fuzz), copies the
 # committed corpus into a scratch directory there, and runs `jobs` fuzzing
 # processes of `seconds` each.  Ends with one summary line to paste into
 # RELIABILITY.md:
@@ -19,9 +19,8 @@ dir=${RCGC_FUZZ_DIR:-$root/build/fuzz}
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 
-if ! { cmake -S "$root" -B "$dir" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-           -DRCGC_DEBUG=ON -DRCGC_FUZZ=ON -DRCGC_USE_MIMALLOC=OFF -DRCGC_WERROR=ON \
-           -DRCGC_BUILD_EXAMPLES=OFF &&
+# The options are CMakePresets.json's "fuzz" preset.
+if ! { (cd "$root" && cmake --preset fuzz -B "$dir") &&
        cmake --build "$dir" -j2 --target fuzz_api; } >"$dir.log" 2>&1; then
     tail -n 60 "$dir.log"
     echo "fuzz: build failed (full log: $dir.log)"

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Builds rcgc (Release, in build/: the tour, the README's other examples,
-# and what `cmake --install build` installs) and runs the guided tour: the classic Python memory-management
-# examples replayed in C.
+# and what `cmake --install build` installs) and runs the guided tour: the
+# classic Python memory-management examples replayed in C.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${RCGC_BUILD_DIR:-$root/build}
 
-bash "$root/scripts/install-deps.sh"
+# Only what building needs: the full set (clang, valgrind, chromium, ...) is
+# scripts/check.sh's, and takes minutes more to install.
+bash "$root/scripts/install-deps.sh" build
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 echo "tour: building rcgc (Release) in $build ..."

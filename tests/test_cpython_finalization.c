@@ -447,8 +447,8 @@ TEST(LegacyFinalizationTest_test_legacy) /* mirrors test_finalization.LegacyFina
 /* A self-cycle with a legacy finalizer is uncollectable and lands in
    gc.garbage.  CPython sets it aside before anything runs, so __del__ does not
    run and its weakref stays alive.  rcgc decides uncollectability after the
-   clears (design.md: "still alive after every object with a clear has been
-   cleared"), so the object was unreachable garbage like any other until then:
+   clears (uncollectable: still alive once every unreachable object with a
+   clear has been cleared), so the object was unreachable garbage like any other until then:
    its weakrefs are cleared and its finalizer runs, once.  tp_del's stand-in,
    destroy, does not run while the object is in the garbage list. */
 TEST(LegacyFinalizationTest_test_legacy_self_cycle) /* mirrors test_finalization.LegacyFinalizationTest.test_legacy_self_cycle */

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs a configured rcgc build into a scratch prefix, then builds and runs
-# tests/install/consumer.c outside the tree four ways: pkg-config (shared and
-# static) and find_package(rcgc) (rcgc::rcgc and rcgc::rcgc_static).
+# tests/install/consumer.c outside the tree four ways: pkg-config (rcgc and
+# rcgc-static) and find_package(rcgc) (rcgc::rcgc and rcgc::rcgc_static).
 # Usage: run.sh BUILD_DIR
 set -eu
 build=$(cd "$1" && pwd)
@@ -55,10 +55,16 @@ export LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 # shellcheck disable=SC2046  # pkg-config output is meant to be split
 $CC $warn consumer.c $(pkg-config --cflags --libs rcgc) -o consumer_pc \
     >"$log" 2>&1 || fail "pkg-config shared build failed"
-# -l:librcgc.a picks the archive; --static adds what it needs (mimalloc).
-$CC $warn consumer.c $(pkg-config --cflags --static --libs rcgc |
-                       sed 's/-lrcgc\b/-l:librcgc.a/') -o consumer_pc_static \
-    >"$log" 2>&1 || fail "pkg-config static build failed"
+# rcgc-static.pc names the archive and what it needs (mimalloc, libdw).
+$CC $warn consumer.c $(pkg-config --cflags --libs rcgc-static) -o consumer_pc_static \
+    >"$log" 2>&1 || fail "pkg-config static build (rcgc-static) failed"
+# `pkg-config --static rcgc` (for a fully -static link) brings libdw's own
+# dependencies too, through Requires.private: libdw.
+if grep -q '^Requires.private:.*libdw' "$pc" &&
+   ! pkg-config --static --libs rcgc | grep -q -- '-lelf'; then
+    echo "pkg-config --static --libs rcgc: $(pkg-config --static --libs rcgc)" >"$log"
+    fail "pkg-config --static does not bring libdw's dependencies"
+fi
 if readelf -d consumer_pc_static | grep -q 'librcgc\.so'; then
     fail "consumer_pc_static still needs librcgc.so"
 fi
