@@ -7,18 +7,9 @@
 # seconds) and pass the install test (its own tests/install/run.sh).
 # Usage: package.sh BUILD_DIR
 set -eu
-build=$(cd "$1" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
-CC=${CC:-cc}
-scratch=$(mktemp -d "${TMPDIR:-/tmp}/rcgc-package.XXXXXX")
-trap 'rm -rf "$scratch"' EXIT INT TERM
-log=$scratch/log
-
-fail() {
-    echo "package test: $*" >&2
-    [ -s "$log" ] && sed 's/^/  | /' "$log" >&2
-    exit 1
-}
+what=package
+. "$here/common.sh"
 
 mkdir "$scratch/out"
 (cd "$build" && cpack -G DEB -B "$scratch/out" &&

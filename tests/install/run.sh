@@ -4,19 +4,10 @@
 # rcgc-static) and find_package(rcgc) (rcgc::rcgc and rcgc::rcgc_static).
 # Usage: run.sh BUILD_DIR
 set -eu
-build=$(cd "$1" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
-CC=${CC:-cc}
-scratch=$(mktemp -d "${TMPDIR:-/tmp}/rcgc-install.XXXXXX")
-trap 'rm -rf "$scratch"' EXIT INT TERM
+what=install
+. "$here/common.sh"
 prefix=$scratch/prefix
-log=$scratch/log
-
-fail() {
-    echo "install test: $*" >&2
-    [ -s "$log" ] && sed 's/^/  | /' "$log" >&2
-    exit 1
-}
 
 cmake --install "$build" --prefix "$prefix" >"$log" 2>&1 || fail "cmake --install failed"
 
