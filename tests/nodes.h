@@ -1,16 +1,23 @@
 /*
- * Test node types shared by the core tests: a node with three reference
- * slots (like a Python instance with __slots__), in variants with and
- * without a finalizer, and an event log that records finalizer calls and
- * weakref callbacks in order, so tests can check exact sequences.
+ * The test objects and helpers every test program shares (include it after
+ * harness.h): a node with three reference slots (like a Python instance with
+ * __slots__), in variants with and without a finalizer; an event log that
+ * records finalizer calls and weakref callbacks in order, so tests can check
+ * exact sequences; items, plain objects that count their deaths (the
+ * containers' contents); inst, the four-slot instance of the ports of
+ * CPython's tests; an allocation hook that refuses everything; the census
+ * count of one type; and the quiet start and end of a counting test.
  */
 #ifndef RCGC_TEST_NODES_H
 #define RCGC_TEST_NODES_H
 
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "rcgc.h"
+#include "rcgc_tools.h"
 
 typedef struct node {
     void *slot[3];
@@ -162,6 +169,97 @@ static inline int count_visit_fn(void *obj, void *arg)
     return 0;
 }
 
+/* Items: plain managed objects holding an int, that count their deaths. */
+static size_t items_destroyed;
+static inline void item_destroy(void *self)
+{
+    (void)self;
+    items_destroyed++;
+}
+static const rcgc_type item_type = {
+    .name = "item", .size = sizeof(int), .destroy = item_destroy,
+};
+
+static inline void *new_item(int value)
+{
+    int *item = rcgc_new(&item_type);
+    if (item) *item = value;
+    return item;
+}
+
+/* inst: the Python instance of the ports of CPython's tests, four slots and
+   a value.  make() stops the program if rcgc_new fails: those tests are about
+   what collections find, and go on with no object would only crash later. */
+typedef struct inst {
+    void *slot[4];
+    long value;
+} inst;
+
+static inline int inst_traverse(void *self, rcgc_visit_fn visit, void *arg)
+{
+    inst *o = self;
+    for (int i = 0; i < 4; i++) RCGC_VISIT(o->slot[i]);
+    return 0;
+}
+
+static inline void inst_clear(void *self)
+{
+    inst *o = self;
+    for (int i = 0; i < 4; i++) RCGC_CLEAR(o->slot[i]);
+}
+
+static inline inst *make(const rcgc_type *type)
+{
+    inst *o = rcgc_new(type);
+    if (!o) {
+        fprintf(stderr, "make: rcgc_new(<%s>) failed\n", type->name);
+        abort();
+    }
+    return o;
+}
+
+/* o.slot[i] = value with the reference accounting of a Python assignment;
+   NULL is `del o.slot`. */
+static inline void set_slot(inst *o, int i, void *value)
+{
+    void *old = o->slot[i];
+    rcgc_incref(value);
+    o->slot[i] = value;
+    rcgc_decref(old);
+}
+
+/* o.slot[i] = value, handing over the caller's reference. */
+static inline void give_slot(inst *o, int i, void *value)
+{
+    set_slot(o, i, value);
+    rcgc_decref(value);
+}
+
+/* An allocation hook that refuses everything, counting its refusals. */
+static size_t refused_allocations;
+static inline bool refuse_all(size_t size, void *arg)
+{
+    (void)size;
+    (void)arg;
+    refused_allocations++;
+    return false;
+}
+
+/* The census's count of live objects of type t (0 if it has none), and
+   their bytes in *bytes if bytes is not NULL. */
+static inline size_t census_of(const rcgc_type *t, size_t *bytes)
+{
+    rcgc_type_count counts[64];
+    size_t n = rcgc_census(counts, 64);
+    for (size_t i = 0; i < n && i < 64; i++)
+        if (counts[i].type == t) {
+            if (bytes) *bytes = counts[i].bytes;
+            return counts[i].count;
+        }
+    if (bytes) *bytes = 0;
+    return 0;
+}
+
 /* Start every counting test from an empty young heap, automatic gc off. */
 static inline void quiet_start(void)
 {
@@ -170,6 +268,8 @@ static inline void quiet_start(void)
     rcgc_garbage_clear();
     rcgc_collect(2);
     events_reset();
+    items_destroyed = 0;
+    refused_allocations = 0;
 }
 
 static inline void quiet_end(void)

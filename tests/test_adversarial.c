@@ -21,17 +21,10 @@ static void counts_are(size_t c0, size_t c1, size_t c2)
     CHECK_EQ(c[2], c2);
 }
 
-static int count_visit(void *obj, void *arg)
-{
-    (void)obj;
-    ++*(size_t *)arg;
-    return 0;
-}
-
 static size_t tracked_total(void)
 {
     size_t n = 0;
-    rcgc_get_objects(-1, count_visit, &n);
+    rcgc_get_objects(-1, count_visit_fn, &n);
     return n;
 }
 
@@ -634,13 +627,13 @@ TEST(failing_calls_return_their_documented_values_and_errno)
     CHECK_EQ(errno, EINVAL);
     size_t n = 0;
     errno = 0;
-    CHECK_EQ(rcgc_get_objects(3, count_visit, &n), -1);
+    CHECK_EQ(rcgc_get_objects(3, count_visit_fn, &n), -1);
     CHECK_EQ(errno, EINVAL);
     errno = 0;
-    CHECK_EQ(rcgc_get_objects(-2, count_visit, &n), -1);
+    CHECK_EQ(rcgc_get_objects(-2, count_visit_fn, &n), -1);
     CHECK_EQ(errno, EINVAL);
     errno = 0;
-    CHECK_EQ(rcgc_get_referrers(NULL, count_visit, &n), -1);
+    CHECK_EQ(rcgc_get_referrers(NULL, count_visit_fn, &n), -1);
     CHECK_EQ(errno, EINVAL);
     CHECK_EQ(n, 0);
     rcgc_gen_stats st = {1, 2, 3};

@@ -4,19 +4,10 @@
 
 #include "nodes.h"
 
-static node *cycle2(const rcgc_type *ta, int ida, const rcgc_type *tb, int idb)
-{
-    node *a = new_node(ta, ida), *b = new_node(tb, idb);
-    link_slot(a, 0, b);
-    link_slot(b, 0, a);
-    rcgc_decref(b);
-    return a;       /* the caller holds a's only outside reference */
-}
-
 TEST(two_cycle_is_collected_with_finalizers_once)
 {
     quiet_start();
-    node *a = cycle2(&del_type, 1, &del_type, 2);
+    node *a = make_pair(&del_type, 1, &del_type, 2);
     CHECK_EQ(rcgc_collect(2), 0);       /* still referenced */
     rcgc_decref(a);
     CHECK_STR(events, "");
@@ -30,7 +21,7 @@ TEST(two_cycle_is_collected_with_finalizers_once)
 TEST(garbage_reachable_from_a_cycle_is_freed_with_it)
 {
     quiet_start();
-    node *a = cycle2(&plain_type, 1, &plain_type, 2);
+    node *a = make_pair(&plain_type, 1, &plain_type, 2);
     node *leaf = new_node(&del_type, 3);
     link_slot(a, 1, leaf);
     rcgc_decref(leaf);
@@ -44,7 +35,7 @@ TEST(garbage_reachable_from_a_cycle_is_freed_with_it)
 TEST(resurrection_in_a_collection_keeps_the_whole_cycle_and_is_not_counted)
 {
     quiet_start();
-    node *a = cycle2(&lazarus_type, 1, &del_type, 2);
+    node *a = make_pair(&lazarus_type, 1, &del_type, 2);
     void *w = rcgc_weakref_new(a, NULL, NULL);
     rcgc_decref(a);
     CHECK_EQ(rcgc_collect(2), 0);       /* both finalized, both resurrected */
@@ -339,7 +330,7 @@ TEST(collection_inside_a_deallocation_frees_everything_it_finds)
        the deallocation queue still holding their references; they must not
        make the rest of the garbage look uncollectable. */
     quiet_start();
-    node *a = cycle2(&plain_type, 1, &plain_type, 2);
+    node *a = make_pair(&plain_type, 1, &plain_type, 2);
     node *b = a->slot[0];
     node *d = new_node(&plain_type, 3), *e = new_node(&plain_type, 4);
     link_slot(b, 1, d);

@@ -13,30 +13,12 @@
  * tp_clear); an object with a legacy tp_del is a type without clear, which
  * rcgc cannot collect in a cycle; __del__ is `finalize`.
  */
-#include <assert.h>
 #include <signal.h>
 #include <stdbool.h>
 
 #include "harness.h"
-#include "rcgc.h"
 
-typedef struct inst {
-    void *slot[4];
-    long value;
-} inst;
-
-static int inst_traverse(void *self, rcgc_visit_fn visit, void *arg)
-{
-    inst *o = self;
-    for (int i = 0; i < 4; i++) RCGC_VISIT(o->slot[i]);
-    return 0;
-}
-
-static void inst_clear(void *self)
-{
-    inst *o = self;
-    for (int i = 0; i < 4; i++) RCGC_CLEAR(o->slot[i]);
-}
+#include "nodes.h"
 
 static const rcgc_type inst_type = {
     .name = "inst", .size = sizeof(inst), .traverse = inst_traverse, .clear = inst_clear};
@@ -47,23 +29,6 @@ static const rcgc_type legacy_type = {
     .name = "legacy", .size = sizeof(inst), .traverse = inst_traverse, .destroy = inst_clear};
 /* int, str, None: objects that hold no references and are never tracked. */
 static const rcgc_type atom_type = {.name = "int", .size = sizeof(inst)};
-
-static inst *make(const rcgc_type *type)
-{
-    inst *o = rcgc_new(type);
-    assert(o);
-    return o;
-}
-
-/* o.slot[i] = value with the reference accounting of a Python assignment;
-   NULL is `del o.slot`. */
-static void set_slot(inst *o, int i, void *value)
-{
-    void *old = o->slot[i];
-    rcgc_incref(value);
-    o->slot[i] = value;
-    rcgc_decref(old);
-}
 
 /* test_gc's setUpModule: no automatic collection, no debug flags, and the
    leftovers of earlier tests collected before anything is counted. */
@@ -283,7 +248,7 @@ static void function_clear(void *self)
 static const rcgc_type function_type = {
     .name = "function", .size = sizeof(inst), .traverse = inst_traverse, .clear = function_clear};
 static const rcgc_type latefin_type = {.name = "LateFin", .size = sizeof(inst),
-                                       .traverse = inst_traverse, .clear = inst_clear,
+                                          .traverse = inst_traverse, .clear = inst_clear,
                                        .finalize = latefin_finalize};
 static const rcgc_type cyclic_type = {.name = "Cyclic", .size = sizeof(inst),
                                       .traverse = inst_traverse, .finalize = cyclic_finalize,
@@ -477,27 +442,20 @@ TEST(test_get_objects) /* mirrors test_gc.GCTests.test_get_objects */
     gc_teardown();
 }
 
-static int count_object(void *obj, void *counter)
-{
-    (void)obj;
-    ++*(size_t *)counter;
-    return 0;
-}
-
 /* get_objects(None) is generation -1; the TypeError cases ("1", 1.234) cannot
    be written in C. */
 TEST(test_get_objects_arguments) /* mirrors test_gc.GCTests.test_get_objects_arguments */
 {
     gc_setup();
     size_t all = 0, sum = 0;
-    CHECK_EQ(rcgc_get_objects(-1, count_object, &all), 0);
-    for (int g = 0; g < 3; g++) rcgc_get_objects(g, count_object, &sum);
+    CHECK_EQ(rcgc_get_objects(-1, count_visit_fn, &all), 0);
+    for (int g = 0; g < 3; g++) rcgc_get_objects(g, count_visit_fn, &sum);
     CHECK_EQ(all, sum);
     errno = 0;
-    CHECK_EQ(rcgc_get_objects(1000, count_object, &all), -1);
+    CHECK_EQ(rcgc_get_objects(1000, count_visit_fn, &all), -1);
     CHECK_EQ(errno, EINVAL);
     errno = 0;
-    CHECK_EQ(rcgc_get_objects(-1000, count_object, &all), -1);
+    CHECK_EQ(rcgc_get_objects(-1000, count_visit_fn, &all), -1);
     CHECK_EQ(errno, EINVAL);
     gc_teardown();
 }
@@ -598,9 +556,9 @@ static void resurrecting_finalize(void *self)
     rcgc_list_append(storage, self);
 }
 
-static const rcgc_type lazarus_type = {.name = "Lazarus", .size = sizeof(inst),
-                                       .traverse = inst_traverse, .clear = inst_clear,
-                                       .finalize = resurrecting_finalize};
+static const rcgc_type py_lazarus_type = {.name = "Lazarus", .size = sizeof(inst),
+                                          .traverse = inst_traverse, .clear = inst_clear,
+                                          .finalize = resurrecting_finalize};
 
 static void storage_setup(void)
 {
@@ -622,14 +580,14 @@ TEST(test_is_finalized) /* mirrors test_gc.GCTests.test_is_finalized */
     CHECK(!rcgc_is_finalized(atom));
     rcgc_decref(atom);
 
-    inst *lazarus = make(&lazarus_type);
-    CHECK(!rcgc_is_finalized(lazarus));
-    rcgc_decref(lazarus);
+    inst *laz = make(&py_lazarus_type);
+    CHECK(!rcgc_is_finalized(laz));
+    rcgc_decref(laz);
     rcgc_collect(2);
-    lazarus = rcgc_list_pop(storage, 0);
-    CHECK(lazarus != NULL);
-    CHECK(rcgc_is_finalized(lazarus));
-    rcgc_decref(lazarus);
+    laz = rcgc_list_pop(storage, 0);
+    CHECK(laz != NULL);
+    CHECK(rcgc_is_finalized(laz));
+    rcgc_decref(laz);
     storage_teardown();
     gc_teardown();
 }
@@ -638,7 +596,7 @@ TEST(test_resurrection_only_happens_once_per_object) /* mirrors test_gc.GCTests.
 {
     gc_setup();
     storage_setup();
-    inst *laz = make(&lazarus_type);
+    inst *laz = make(&py_lazarus_type);
     set_slot(laz, 0, laz);
     CHECK_EQ(resurrections, 0);
     rcgc_decref(laz);
@@ -657,7 +615,7 @@ TEST(test_resurrection_is_transitive) /* mirrors test_gc.GCTests.test_resurrecti
 {
     gc_setup();
     storage_setup();
-    inst *laz = make(&lazarus_type);
+    inst *laz = make(&py_lazarus_type);
     inst *cargo = make(&inst_type);
     set_slot(cargo, 0, cargo);
     set_slot(laz, 0, cargo);
@@ -710,7 +668,7 @@ TEST(test_resurrection_does_not_block_cleanup_of_other_objects) /* mirrors test_
     CHECK_EQ(nc - oldnc, 0);
 
     oldc = c, oldnc = nc;
-    make_self_loops(&lazarus_type, 1);
+    make_self_loops(&py_lazarus_type, 1);
     CHECK_EQ(rcgc_collect(2), 0);
     full_stats(&c, &nc);
     CHECK_EQ(c - oldc, 0);
@@ -718,7 +676,7 @@ TEST(test_resurrection_does_not_block_cleanup_of_other_objects) /* mirrors test_
 
     oldc = c, oldnc = nc;
     make_self_loops(&inst_type, N);
-    make_self_loops(&lazarus_type, 1);
+    make_self_loops(&py_lazarus_type, 1);
     CHECK_EQ(rcgc_collect(2), N);
     full_stats(&c, &nc);
     CHECK_EQ(c - oldc, N);

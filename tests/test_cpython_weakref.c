@@ -12,28 +12,11 @@
  * instead, so that the same objects are garbage.  Automatic collection is off
  * unless a test needs it, so that every count is exact.
  */
-#include <assert.h>
 #include <stdbool.h>
 
 #include "harness.h"
-#include "rcgc.h"
 
-typedef struct inst {
-    void *slot[4];
-} inst;
-
-static int inst_traverse(void *self, rcgc_visit_fn visit, void *arg)
-{
-    inst *o = self;
-    for (int i = 0; i < 4; i++) RCGC_VISIT(o->slot[i]);
-    return 0;
-}
-
-static void inst_clear(void *self)
-{
-    inst *o = self;
-    for (int i = 0; i < 4; i++) RCGC_CLEAR(o->slot[i]);
-}
+#include "nodes.h"
 
 static int destroyed;
 static void count_destroy(void *self) { (void)self; destroyed++; }
@@ -45,29 +28,6 @@ static const rcgc_type other_type = {
 static const rcgc_type counted_type = {.name = "C", .size = sizeof(inst),
                                        .traverse = inst_traverse, .clear = inst_clear,
                                        .destroy = count_destroy};
-
-static inst *make(const rcgc_type *type)
-{
-    inst *o = rcgc_new(type);
-    assert(o);
-    return o;
-}
-
-/* o.slot[i] = value, with the accounting of a Python assignment. */
-static void set_slot(inst *o, int i, void *value)
-{
-    void *old = o->slot[i];
-    rcgc_incref(value);
-    o->slot[i] = value;
-    rcgc_decref(old);
-}
-
-/* o.slot[i] = value, handing over the caller's reference. */
-static void give_slot(inst *o, int i, void *value)
-{
-    set_slot(o, i, value);
-    rcgc_decref(value);
-}
 
 static void quiet_setup(void)
 {

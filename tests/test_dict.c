@@ -1,36 +1,7 @@
 /* rcgc_dict: keys, values, insertion order, errors, re-entrancy, cycles. */
-#include "rcgc.h"
 #include "harness.h"
 
-/* A plain managed object that counts its deaths. */
-static size_t items_destroyed;
-static void item_destroy(void *self)
-{
-    (void)self;
-    items_destroyed++;
-}
-static const rcgc_type item_type = {
-    .name = "item", .size = sizeof(int), .destroy = item_destroy,
-};
-
-static void *new_item(int value)
-{
-    int *item = rcgc_new(&item_type);
-    if (item) *item = value;
-    return item;
-}
-
-static void quiet_start(void)
-{
-    rcgc_disable();
-    rcgc_collect(2);
-    items_destroyed = 0;
-}
-
-static void quiet_end(void)
-{
-    rcgc_enable();
-}
+#include "nodes.h"
 
 /* The keys of a dict in iteration order, joined with spaces. */
 static const char *keys_of(void *dict)
@@ -394,13 +365,6 @@ TEST(dict_traverse_reports_each_value)
 }
 
 /* ---- allocation failures ---------------------------------------------- */
-
-static bool refuse_all(size_t size, void *arg)
-{
-    (void)size;
-    (void)arg;
-    return false;
-}
 
 /* Allows key copies but not tables, to reach the failed resize. */
 static bool refuse_large(size_t size, void *arg)

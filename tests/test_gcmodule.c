@@ -232,13 +232,6 @@ TEST(referrers_and_referents)
     quiet_end();
 }
 
-static int count_objects(void *obj, void *arg)
-{
-    (void)obj;
-    (*(size_t *)arg)++;
-    return 0;
-}
-
 TEST(freeze_moves_everything_to_a_permanent_generation)
 {
     /* mirrors test_gc.test_freeze */
@@ -251,18 +244,18 @@ TEST(freeze_moves_everything_to_a_permanent_generation)
     CHECK_EQ(c[0] + c[1] + c[2], 0);
     CHECK(rcgc_get_freeze_count() >= 1);
     size_t all = 0;
-    rcgc_get_objects(-1, count_objects, &all);
+    rcgc_get_objects(-1, count_visit_fn, &all);
     CHECK_EQ(all, 0);
     rcgc_decref(a);
     CHECK_EQ(rcgc_collect(2), 0);               /* frozen: ignored */
     rcgc_unfreeze();
     CHECK_EQ(rcgc_get_freeze_count(), 0);
     size_t in2 = 0;
-    rcgc_get_objects(2, count_objects, &in2);
+    rcgc_get_objects(2, count_visit_fn, &in2);
     CHECK(in2 >= 1);
     CHECK_EQ(rcgc_collect(2), 1);
     errno = 0;
-    CHECK_EQ(rcgc_get_objects(5, count_objects, &in2), -1);
+    CHECK_EQ(rcgc_get_objects(5, count_visit_fn, &in2), -1);
     CHECK_EQ(errno, EINVAL);
     quiet_end();
 }

@@ -1,37 +1,7 @@
 /* rcgc_list: storage, reference counts, errors, re-entrancy, cycles. */
-#include "rcgc.h"
 #include "harness.h"
 
-/* A plain managed object that counts its deaths. */
-static size_t items_destroyed;
-static void item_destroy(void *self)
-{
-    (void)self;
-    items_destroyed++;
-}
-static const rcgc_type item_type = {
-    .name = "item", .size = sizeof(int), .destroy = item_destroy,
-};
-
-static void *new_item(int value)
-{
-    int *item = rcgc_new(&item_type);
-    if (item) *item = value;
-    return item;
-}
-
-/* Start every counting test from a clean heap with no automatic collection. */
-static void quiet_start(void)
-{
-    rcgc_disable();
-    rcgc_collect(2);
-    items_destroyed = 0;
-}
-
-static void quiet_end(void)
-{
-    rcgc_enable();
-}
+#include "nodes.h"
 
 TEST(list_new_is_empty_tracked_list)
 {
@@ -326,15 +296,6 @@ TEST(list_traverse_reports_non_null_items_in_order)
 }
 
 /* ---- allocation failures ---------------------------------------------- */
-
-static size_t refused_allocations;
-static bool refuse_all(size_t size, void *arg)
-{
-    (void)size;
-    (void)arg;
-    refused_allocations++;
-    return false;
-}
 
 TEST(list_append_fails_with_enomem_and_leaves_list_intact)
 {

@@ -581,8 +581,13 @@ TEST(trace_file_environment)
 
 TEST(env_child)
 {
-    /* run by trace_file_environment: a capture from the environment, ended
-       at exit */
+    /* Run by trace_file_environment, which checks the file: a capture from
+       the environment, ended at exit.  Run on its own, it has nothing to do. */
+    if (!getenv("RCGC_TRACE_FILE")) SKIP("run in a child by trace_file_environment");
     void *o = rcgc_new(&leaf_t);
     rcgc_decref(o);
+    /* The environment's capture is already running. */
+    errno = 0;
+    CHECK_EQ(rcgc_capture_start(temp_path("env-second.cap")), -1);
+    CHECK_EQ(errno, EBUSY);
 }

@@ -24,19 +24,6 @@ static const rcgc_type closure_type = {.name = "closure", .size = sizeof(node),
 static const rcgc_type env_type = {.name = "env", .size = sizeof(node),
                                    .traverse = node_traverse, .clear = node_clear};
 
-static size_t census_of(const rcgc_type *t, size_t *bytes)
-{
-    rcgc_type_count counts[64];
-    size_t n = rcgc_census(counts, 64);
-    for (size_t i = 0; i < n && i < 64; i++)
-        if (counts[i].type == t) {
-            if (bytes) *bytes = counts[i].bytes;
-            return counts[i].count;
-        }
-    if (bytes) *bytes = 0;
-    return 0;
-}
-
 /* ---- census ------------------------------------------------------------------ */
 
 TEST(census_counts_every_type_with_or_without_traverse)
