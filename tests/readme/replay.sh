@@ -21,8 +21,9 @@ repo=$scratch/repo
 home=$scratch/home
 mkdir -p "$repo" "$home"
 
-# The tree as it is (uncommitted changes included), without build trees.
-if git -C "$root" rev-parse --git-dir >/dev/null 2>&1; then
+# The tree as it is (uncommitted changes included), without build trees:
+# git's files if it is a checkout of its own (not a copy inside another's).
+if [ "$(git -C "$root" rev-parse --show-toplevel 2>/dev/null)" = "$root" ]; then
     (cd "$root" && git ls-files -z -c -o --exclude-standard |
         while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
         tar --null -T - -cf -) | tar -xf - -C "$repo"
