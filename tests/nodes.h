@@ -3,7 +3,7 @@
  * harness.h): a node with three reference slots (like a Python instance with
  * __slots__), in variants with and without a finalizer; an event log that
  * records finalizer calls and weakref callbacks in order, so tests can check
- * exact sequences; items, plain objects that count their deaths (the
+ * exact sequences; boxed ints, plain objects that count their deaths (the
  * containers' contents); inst, the four-slot instance of the ports of
  * CPython's tests; an allocation hook that refuses everything; the census
  * count of one type; and the quiet start and end of a counting test.
@@ -169,20 +169,21 @@ static inline int count_visit_fn(void *obj, void *arg)
     return 0;
 }
 
-/* Items: plain managed objects holding an int, that count their deaths. */
-static size_t items_destroyed;
-static inline void item_destroy(void *self)
+/* Boxed ints: plain managed objects (type name "item", the containers'
+   contents) that count their deaths in boxed_freed. */
+static size_t boxed_freed;
+static inline void boxed_destroy(void *self)
 {
     (void)self;
-    items_destroyed++;
+    boxed_freed++;
 }
-static const rcgc_type item_type = {
-    .name = "item", .size = sizeof(int), .destroy = item_destroy,
+static const rcgc_type boxed_type = {
+    .name = "item", .size = sizeof(int), .destroy = boxed_destroy,
 };
 
-static inline void *new_item(int value)
+static inline void *new_boxed(int value)
 {
-    int *item = rcgc_new(&item_type);
+    int *item = rcgc_new(&boxed_type);
     if (item) *item = value;
     return item;
 }
@@ -268,7 +269,7 @@ static inline void quiet_start(void)
     rcgc_garbage_clear();
     rcgc_collect(2);
     events_reset();
-    items_destroyed = 0;
+    boxed_freed = 0;
     refused_allocations = 0;
 }
 

@@ -37,7 +37,7 @@ TEST(dict_set_get_take_own_reference_and_copy_the_key)
 {
     quiet_start();
     void *dict = rcgc_dict_new();
-    void *x = new_item(1), *y = new_item(2);
+    void *x = new_boxed(1), *y = new_boxed(2);
     char key[8] = "alpha";
     CHECK_EQ(rcgc_dict_set(dict, key, x), 0);
     strcpy(key, "beta");
@@ -58,9 +58,9 @@ TEST(dict_set_get_take_own_reference_and_copy_the_key)
     CHECK_STR(keys_of(dict), "alpha beta ");
     rcgc_decref(x);
     rcgc_decref(y);
-    CHECK_EQ(items_destroyed, 0);
+    CHECK_EQ(boxed_freed, 0);
     rcgc_decref(dict);
-    CHECK_EQ(items_destroyed, 2);
+    CHECK_EQ(boxed_freed, 2);
     quiet_end();
 }
 
@@ -68,7 +68,7 @@ TEST(dict_overwrite_moves_references_and_keeps_position)
 {
     quiet_start();
     void *dict = rcgc_dict_new();
-    void *x = new_item(1), *y = new_item(2);
+    void *x = new_boxed(1), *y = new_boxed(2);
     rcgc_dict_set(dict, "a", x);
     rcgc_dict_set(dict, "b", x);
     rcgc_dict_set(dict, "c", x);
@@ -83,9 +83,9 @@ TEST(dict_overwrite_moves_references_and_keeps_position)
     rcgc_decref(y);
     CHECK_EQ(rcgc_dict_set(dict, "a", y), 0);
     CHECK_EQ(rcgc_refcount(y), 1);
-    CHECK_EQ(items_destroyed, 0);
+    CHECK_EQ(boxed_freed, 0);
     CHECK_EQ(rcgc_dict_set(dict, "a", x), 0);   /* last reference to y goes */
-    CHECK_EQ(items_destroyed, 1);
+    CHECK_EQ(boxed_freed, 1);
     rcgc_decref(dict);
     CHECK_EQ(rcgc_refcount(x), 1);
     rcgc_decref(x);
@@ -96,7 +96,7 @@ TEST(dict_del_drops_reference_and_reinsert_goes_last)
 {
     quiet_start();
     void *dict = rcgc_dict_new();
-    void *x = new_item(1);
+    void *x = new_boxed(1);
     rcgc_dict_set(dict, "a", x);
     rcgc_dict_set(dict, "b", x);
     rcgc_dict_set(dict, "c", x);
@@ -117,7 +117,7 @@ TEST(dict_del_drops_reference_and_reinsert_goes_last)
     rcgc_decref(x);
     CHECK_EQ(rcgc_dict_del(dict, "b"), 0);
     CHECK_EQ(rcgc_dict_del(dict, "a"), 0);
-    CHECK_EQ(items_destroyed, 1);
+    CHECK_EQ(boxed_freed, 1);
     CHECK_EQ(rcgc_dict_len(dict), 0);
     CHECK_STR(keys_of(dict), "");
     rcgc_decref(dict);
@@ -126,7 +126,7 @@ TEST(dict_del_drops_reference_and_reinsert_goes_last)
 
 TEST(dict_rejects_bad_arguments_with_einval)
 {
-    void *item = new_item(7);
+    void *item = new_boxed(7);
     void *list = rcgc_list_new();
     void *not_dicts[] = {NULL, item, list};
     const char *key;
@@ -189,7 +189,7 @@ TEST(dict_rejects_bad_arguments_with_einval)
 TEST(dict_next_walks_entries_and_accepts_null_outputs)
 {
     void *dict = rcgc_dict_new();
-    void *x = new_item(1), *y = new_item(2);
+    void *x = new_boxed(1), *y = new_boxed(2);
     rcgc_dict_set(dict, "one", x);
     rcgc_dict_set(dict, "two", y);
     size_t pos = 0;
@@ -215,12 +215,12 @@ TEST(dict_10000_keys_keep_insertion_order_through_deletes_and_resizes)
     quiet_start();
     enum { N = 10000 };
     void *dict = rcgc_dict_new();
-    void *shared = new_item(0);
+    void *shared = new_boxed(0);
     char key[32];
     int failures = 0;
     for (int i = 0; i < N; i++) {
         snprintf(key, sizeof key, "key%d", i);
-        void *value = new_item(i);
+        void *value = new_boxed(i);
         if (rcgc_dict_set(dict, key, value) != 0) failures++;
         rcgc_decref(value);
     }
@@ -232,7 +232,7 @@ TEST(dict_10000_keys_keep_insertion_order_through_deletes_and_resizes)
         if (rcgc_dict_del(dict, key) != 0) failures++;
     }
     CHECK_EQ(failures, 0);
-    CHECK_EQ(items_destroyed, (N + 2) / 3);
+    CHECK_EQ(boxed_freed, (N + 2) / 3);
     size_t live = N - (N + 2) / 3;
     CHECK_EQ(rcgc_dict_len(dict), live);
     for (int i = 1; i < N; i += 5) {
@@ -275,10 +275,10 @@ TEST(dict_10000_keys_keep_insertion_order_through_deletes_and_resizes)
     size_t overwritten = 0;
     for (int i = 1; i < N; i += 5) overwritten += i % 3 != 0;
     CHECK_EQ(rcgc_refcount(shared), 1 + overwritten + (N + 2) / 3);
-    CHECK_EQ(items_destroyed, (N + 2) / 3 + overwritten);
+    CHECK_EQ(boxed_freed, (N + 2) / 3 + overwritten);
     rcgc_decref(dict);
     CHECK_EQ(rcgc_refcount(shared), 1);
-    CHECK_EQ(items_destroyed, N);
+    CHECK_EQ(boxed_freed, N);
     rcgc_decref(shared);
     quiet_end();
 }
@@ -287,7 +287,7 @@ TEST(dict_delete_all_then_refill_reuses_it)
 {
     quiet_start();
     void *dict = rcgc_dict_new();
-    void *x = new_item(1);
+    void *x = new_boxed(1);
     char key[16];
     for (int round = 0; round < 3; round++) {
         for (int i = 0; i < 500; i++) {
@@ -313,7 +313,7 @@ TEST(dict_clear_drops_keys_and_values)
 {
     quiet_start();
     void *dict = rcgc_dict_new();
-    void *x = new_item(1);
+    void *x = new_boxed(1);
     char key[16];
     /* Measured with no object freed in between: debug builds hold freed
        objects in a quarantine that rcgc_memory_in_use still counts. */
@@ -352,7 +352,7 @@ static int count_referent(void *obj, void *arg)
 TEST(dict_traverse_reports_each_value)
 {
     void *dict = rcgc_dict_new();
-    void *x = new_item(1);
+    void *x = new_boxed(1);
     rcgc_dict_set(dict, "a", x);
     rcgc_dict_set(dict, "b", x);
     rcgc_dict_set(dict, "c", x);
@@ -377,7 +377,7 @@ TEST(dict_set_fails_with_enomem_and_leaves_dict_intact)
 {
     quiet_start();
     void *dict = rcgc_dict_new();
-    void *x = new_item(1), *y = new_item(2);
+    void *x = new_boxed(1), *y = new_boxed(2);
     rcgc_dict_set(dict, "a", x);
     size_t before = rcgc_memory_in_use();
 
@@ -410,7 +410,7 @@ TEST(dict_failed_resize_frees_key_copy_and_leaves_dict_intact)
 {
     quiet_start();
     void *dict = rcgc_dict_new();
-    void *x = new_item(1);
+    void *x = new_boxed(1);
     char key[32];
     rcgc_set_alloc_hook(refuse_large, NULL);
     /* The first insertion needs a table, so with tables refused the dict
@@ -488,7 +488,7 @@ static void spy_finalize(void *self)
 
 static const rcgc_type spy_type = {
     .name = "spy", .size = sizeof(int), .finalize = spy_finalize,
-    .destroy = item_destroy,
+    .destroy = boxed_destroy,
 };
 
 static void reset_spy(void *dict, int add, void *value)
@@ -507,7 +507,7 @@ TEST(dict_clear_is_reentrant_finalizer_sees_empty_dict_and_inserts)
     quiet_start();
     void *dict = rcgc_dict_new();
     void *spy = rcgc_new(&spy_type);
-    void *m = new_item(9);
+    void *m = new_boxed(9);
     rcgc_dict_set(dict, "spy", spy);
     rcgc_dict_set(dict, "other", m);
     rcgc_decref(spy);
@@ -524,7 +524,7 @@ TEST(dict_clear_is_reentrant_finalizer_sees_empty_dict_and_inserts)
     rcgc_decref(dict);
     CHECK_EQ(rcgc_refcount(m), 1);
     rcgc_decref(m);
-    CHECK_EQ(items_destroyed, 2);
+    CHECK_EQ(boxed_freed, 2);
     quiet_end();
 }
 
@@ -533,7 +533,7 @@ TEST(dict_set_drops_old_value_after_storing_new_one)
     quiet_start();
     void *dict = rcgc_dict_new();
     void *spy = rcgc_new(&spy_type);
-    void *replacement = new_item(5);
+    void *replacement = new_boxed(5);
     rcgc_dict_set(dict, "spy", spy);
     rcgc_decref(spy);
     reset_spy(dict, 0, NULL);
@@ -543,7 +543,7 @@ TEST(dict_set_drops_old_value_after_storing_new_one)
     CHECK_PTR(seen_value, replacement);
     rcgc_decref(replacement);
     rcgc_decref(dict);
-    CHECK_EQ(items_destroyed, 2);
+    CHECK_EQ(boxed_freed, 2);
     quiet_end();
 }
 
@@ -552,7 +552,7 @@ TEST(dict_del_drops_value_after_table_is_consistent)
     quiet_start();
     void *dict = rcgc_dict_new();
     void *spy = rcgc_new(&spy_type);
-    void *m = new_item(9);
+    void *m = new_boxed(9);
     rcgc_dict_set(dict, "first", m);
     rcgc_dict_set(dict, "spy", spy);
     rcgc_dict_set(dict, "last", m);
@@ -571,7 +571,7 @@ TEST(dict_del_drops_value_after_table_is_consistent)
     CHECK_EQ(rcgc_refcount(m), 103);
     rcgc_decref(dict);
     rcgc_decref(m);
-    CHECK_EQ(items_destroyed, 2);
+    CHECK_EQ(boxed_freed, 2);
     quiet_end();
 }
 
@@ -580,7 +580,7 @@ TEST(dict_dealloc_releases_values_a_finalizer_inserted_during_teardown)
     quiet_start();
     void *dict = rcgc_dict_new();
     void *spy = rcgc_new(&spy_type);
-    void *m = new_item(9);
+    void *m = new_boxed(9);
     rcgc_dict_set(dict, "spy", spy);
     rcgc_decref(spy);
     reset_spy(dict, 3, m);
@@ -589,7 +589,7 @@ TEST(dict_dealloc_releases_values_a_finalizer_inserted_during_teardown)
     CHECK_EQ(seen_len, 0);
     CHECK_EQ(rcgc_refcount(m), 1);
     rcgc_decref(m);
-    CHECK_EQ(items_destroyed, 2);
+    CHECK_EQ(boxed_freed, 2);
     quiet_end();
 }
 
@@ -599,7 +599,7 @@ TEST(dict_containing_itself_is_collected)
 {
     quiet_start();
     void *dict = rcgc_dict_new();
-    void *x = new_item(1);
+    void *x = new_boxed(1);
     rcgc_dict_set(dict, "self", dict);
     rcgc_dict_set(dict, "x", x);
     rcgc_decref(x);
@@ -607,7 +607,7 @@ TEST(dict_containing_itself_is_collected)
     CHECK_EQ(rcgc_collect(2), 0);
     rcgc_decref(dict);
     CHECK_EQ(rcgc_collect(2), 1);
-    CHECK_EQ(items_destroyed, 1);
+    CHECK_EQ(boxed_freed, 1);
     quiet_end();
 }
 

@@ -19,7 +19,7 @@ TEST(list_append_get_keeps_order_and_takes_own_reference)
 {
     quiet_start();
     void *list = rcgc_list_new();
-    void *a = new_item(1), *b = new_item(2);
+    void *a = new_boxed(1), *b = new_boxed(2);
     CHECK_EQ(rcgc_list_append(list, a), 0);
     CHECK_EQ(rcgc_list_append(list, NULL), 0);
     CHECK_EQ(rcgc_list_append(list, b), 0);
@@ -33,10 +33,10 @@ TEST(list_append_get_keeps_order_and_takes_own_reference)
     CHECK_EQ(rcgc_refcount(b), 2);
     rcgc_decref(a);
     rcgc_decref(b);
-    CHECK_EQ(items_destroyed, 0);
+    CHECK_EQ(boxed_freed, 0);
     CHECK_EQ(rcgc_refcount(a), 2);
     rcgc_decref(list);
-    CHECK_EQ(items_destroyed, 2);
+    CHECK_EQ(boxed_freed, 2);
     quiet_end();
 }
 
@@ -44,7 +44,7 @@ TEST(list_set_replaces_and_moves_references)
 {
     quiet_start();
     void *list = rcgc_list_new();
-    void *a = new_item(1), *b = new_item(2);
+    void *a = new_boxed(1), *b = new_boxed(2);
     rcgc_list_append(list, a);
     rcgc_list_append(list, NULL);
     CHECK_EQ(rcgc_list_set(list, 0, b), 0);
@@ -63,10 +63,10 @@ TEST(list_set_replaces_and_moves_references)
     CHECK_EQ(rcgc_list_len(list), 2);
     rcgc_decref(a);
     CHECK_EQ(rcgc_list_set(list, 1, b), 0);   /* last reference to a goes */
-    CHECK_EQ(items_destroyed, 1);
+    CHECK_EQ(boxed_freed, 1);
     rcgc_decref(b);
     rcgc_decref(list);
-    CHECK_EQ(items_destroyed, 2);
+    CHECK_EQ(boxed_freed, 2);
     quiet_end();
 }
 
@@ -76,7 +76,7 @@ TEST(list_pop_hands_over_reference_and_remove_drops_it)
     void *list = rcgc_list_new();
     void *items[5];
     for (int i = 0; i < 5; i++) {
-        items[i] = new_item(i);
+        items[i] = new_boxed(i);
         rcgc_list_append(list, items[i]);
         rcgc_decref(items[i]);
     }
@@ -90,19 +90,19 @@ TEST(list_pop_hands_over_reference_and_remove_drops_it)
     popped = rcgc_list_pop(list, 3);          /* the last one */
     CHECK_PTR(popped, items[4]);
     CHECK_EQ(rcgc_list_len(list), 3);
-    CHECK_EQ(items_destroyed, 0);
+    CHECK_EQ(boxed_freed, 0);
 
     CHECK_EQ(rcgc_list_remove(list, 0), 0);  /* the first one */
-    CHECK_EQ(items_destroyed, 1);
+    CHECK_EQ(boxed_freed, 1);
     CHECK_EQ(rcgc_list_len(list), 2);
     CHECK_PTR(rcgc_list_get(list, 0), items[2]);
     CHECK_PTR(rcgc_list_get(list, 1), items[3]);
 
     rcgc_decref(items[1]);
     rcgc_decref(items[4]);
-    CHECK_EQ(items_destroyed, 3);
+    CHECK_EQ(boxed_freed, 3);
     rcgc_decref(list);
-    CHECK_EQ(items_destroyed, 5);
+    CHECK_EQ(boxed_freed, 5);
     quiet_end();
 }
 
@@ -119,7 +119,7 @@ TEST(list_pop_of_null_item_returns_null_and_shrinks)
 
 TEST(list_rejects_null_and_foreign_objects_with_einval)
 {
-    void *item = new_item(7);
+    void *item = new_boxed(7);
     void *dict = rcgc_dict_new();
     void *not_lists[] = {NULL, item, dict};
     for (int k = 0; k < 3; k++) {
@@ -157,7 +157,7 @@ TEST(list_rejects_null_and_foreign_objects_with_einval)
 TEST(list_index_out_of_range_is_erange_and_changes_nothing)
 {
     void *list = rcgc_list_new();
-    void *item = new_item(1);
+    void *item = new_boxed(1);
     size_t bad[] = {0, 1, 2, (size_t)-1};
     /* Empty list: every index is out of range; then a list of two. */
     for (int round = 0; round < 2; round++) {
@@ -196,7 +196,7 @@ TEST(list_grows_to_100000_and_shrinks_back)
 {
     quiet_start();
     void *list = rcgc_list_new();
-    void *shared = new_item(0);
+    void *shared = new_boxed(0);
     enum { N = 100000 };
     for (size_t i = 0; i < N; i++) {
         if (rcgc_list_append(list, shared) != 0) {
@@ -229,21 +229,21 @@ TEST(list_remove_from_middle_keeps_order)
     enum { N = 1000 };
     void *list = rcgc_list_new();
     for (int i = 0; i < N; i++) {
-        void *item = new_item(i);
+        void *item = new_boxed(i);
         rcgc_list_append(list, item);
         rcgc_decref(item);
     }
     /* Remove every odd value, walking down so indexes stay valid. */
     for (int i = N - 1; i > 0; i -= 2)
         rcgc_list_remove(list, (size_t)i);
-    CHECK_EQ(items_destroyed, N / 2);
+    CHECK_EQ(boxed_freed, N / 2);
     CHECK_EQ(rcgc_list_len(list), N / 2);
     int wrong = 0;
     for (size_t i = 0; i < N / 2; i++)
         if (*(int *)rcgc_list_get(list, i) != (int)(2 * i)) wrong++;
     CHECK_EQ(wrong, 0);
     rcgc_decref(list);
-    CHECK_EQ(items_destroyed, N);
+    CHECK_EQ(boxed_freed, N);
     quiet_end();
 }
 
@@ -251,7 +251,7 @@ TEST(list_clear_drops_every_reference_and_list_stays_usable)
 {
     quiet_start();
     void *list = rcgc_list_new();
-    void *a = new_item(1);
+    void *a = new_boxed(1);
     for (int i = 0; i < 10; i++) rcgc_list_append(list, a);
     rcgc_list_append(list, NULL);
     CHECK_EQ(rcgc_refcount(a), 11);
@@ -281,7 +281,7 @@ static int record_referent(void *obj, void *arg)
 TEST(list_traverse_reports_non_null_items_in_order)
 {
     void *list = rcgc_list_new();
-    void *a = new_item(1), *b = new_item(2);
+    void *a = new_boxed(1), *b = new_boxed(2);
     rcgc_list_append(list, a);
     rcgc_list_append(list, NULL);
     rcgc_list_append(list, b);
@@ -302,7 +302,7 @@ TEST(list_append_fails_with_enomem_and_leaves_list_intact)
     quiet_start();
     void *empty = rcgc_list_new();
     void *list = rcgc_list_new();
-    void *item = new_item(1);
+    void *item = new_boxed(1);
     rcgc_list_append(list, item);
     rcgc_list_append(list, NULL);
 
@@ -363,7 +363,7 @@ TEST(list_pops_succeed_when_shrinking_is_refused)
     quiet_start();
     void *list = rcgc_list_new();
     for (int i = 0; i < 100; i++) {
-        void *item = new_item(i);
+        void *item = new_boxed(i);
         rcgc_list_append(list, item);
         rcgc_decref(item);
     }
@@ -376,7 +376,7 @@ TEST(list_pops_succeed_when_shrinking_is_refused)
     }
     rcgc_set_alloc_hook(NULL, NULL);
     CHECK_EQ(wrong, 0);
-    CHECK_EQ(items_destroyed, 95);
+    CHECK_EQ(boxed_freed, 95);
     CHECK_EQ(rcgc_list_len(list), 5);
     CHECK_EQ(*(int *)rcgc_list_get(list, 4), 4);
     rcgc_decref(list);
@@ -387,7 +387,7 @@ TEST(list_storage_shrinks_and_is_returned_to_the_allocator)
 {
     quiet_start();
     void *list = rcgc_list_new();
-    void *item = new_item(1);
+    void *item = new_boxed(1);
     /* Measured with no object freed in between: debug builds hold freed
        objects in a quarantine that rcgc_memory_in_use still counts. */
     size_t before = rcgc_memory_in_use();
@@ -426,7 +426,7 @@ static void spy_finalize(void *self)
 
 static const rcgc_type spy_type = {
     .name = "spy", .size = sizeof(int), .finalize = spy_finalize,
-    .destroy = item_destroy,
+    .destroy = boxed_destroy,
 };
 
 static void reset_spy(void *list, void *append_on_finalize)
@@ -443,7 +443,7 @@ TEST(list_clear_is_reentrant_finalizer_sees_empty_list_and_appends)
 {
     quiet_start();
     void *list = rcgc_list_new();
-    void *m = new_item(99);
+    void *m = new_boxed(99);
     void *spy = rcgc_new(&spy_type);
     rcgc_list_append(list, spy);
     rcgc_list_append(list, spy);
@@ -454,7 +454,7 @@ TEST(list_clear_is_reentrant_finalizer_sees_empty_list_and_appends)
     CHECK_EQ(seen_len, 0);
     CHECK_PTR(seen_item0, NULL);
     CHECK_EQ(seen_get_errno, ERANGE);
-    CHECK_EQ(items_destroyed, 1);
+    CHECK_EQ(boxed_freed, 1);
     /* What the finalizer appended went into fresh storage and stays. */
     CHECK_EQ(rcgc_list_len(list), 1);
     CHECK_PTR(rcgc_list_get(list, 0), m);
@@ -470,7 +470,7 @@ TEST(list_set_drops_old_item_after_storing_new_one)
     quiet_start();
     void *list = rcgc_list_new();
     void *spy = rcgc_new(&spy_type);
-    void *replacement = new_item(5);
+    void *replacement = new_boxed(5);
     rcgc_list_append(list, spy);
     rcgc_decref(spy);
     reset_spy(list, NULL);
@@ -481,7 +481,7 @@ TEST(list_set_drops_old_item_after_storing_new_one)
     CHECK_EQ(rcgc_refcount(replacement), 2);
     rcgc_decref(replacement);
     rcgc_decref(list);
-    CHECK_EQ(items_destroyed, 2);
+    CHECK_EQ(boxed_freed, 2);
     quiet_end();
 }
 
@@ -490,8 +490,8 @@ TEST(list_remove_drops_item_after_closing_the_gap)
     quiet_start();
     void *list = rcgc_list_new();
     void *spy = rcgc_new(&spy_type);
-    void *next = new_item(5);
-    void *m = new_item(6);
+    void *next = new_boxed(5);
+    void *m = new_boxed(6);
     rcgc_list_append(list, spy);
     rcgc_list_append(list, next);
     rcgc_decref(spy);
@@ -506,7 +506,7 @@ TEST(list_remove_drops_item_after_closing_the_gap)
     rcgc_decref(list);
     rcgc_decref(next);
     rcgc_decref(m);
-    CHECK_EQ(items_destroyed, 3);
+    CHECK_EQ(boxed_freed, 3);
     quiet_end();
 }
 
@@ -515,7 +515,7 @@ TEST(list_dealloc_releases_items_a_finalizer_appended_during_teardown)
     quiet_start();
     void *list = rcgc_list_new();
     void *spy = rcgc_new(&spy_type);
-    void *m = new_item(6);
+    void *m = new_boxed(6);
     rcgc_list_append(list, spy);
     rcgc_decref(spy);
     reset_spy(list, m);
@@ -524,7 +524,7 @@ TEST(list_dealloc_releases_items_a_finalizer_appended_during_teardown)
     CHECK_EQ(seen_len, 0);
     CHECK_EQ(rcgc_refcount(m), 1);
     rcgc_decref(m);
-    CHECK_EQ(items_destroyed, 2);
+    CHECK_EQ(boxed_freed, 2);
     quiet_end();
 }
 
@@ -534,7 +534,7 @@ TEST(list_containing_itself_is_collected)
 {
     quiet_start();
     void *list = rcgc_list_new();
-    void *item = new_item(1);
+    void *item = new_boxed(1);
     rcgc_list_append(list, list);
     rcgc_list_append(list, item);
     rcgc_decref(item);
@@ -542,9 +542,9 @@ TEST(list_containing_itself_is_collected)
     CHECK_EQ(rcgc_collect(2), 0);           /* still ours */
     CHECK_EQ(rcgc_list_len(list), 2);
     rcgc_decref(list);
-    CHECK_EQ(items_destroyed, 0);
+    CHECK_EQ(boxed_freed, 0);
     CHECK_EQ(rcgc_collect(2), 1);           /* the untracked item is not counted */
-    CHECK_EQ(items_destroyed, 1);
+    CHECK_EQ(boxed_freed, 1);
     quiet_end();
 }
 
@@ -553,7 +553,7 @@ TEST(list_dict_list_cycle_is_collected)
     quiet_start();
     void *list = rcgc_list_new();
     void *dict = rcgc_dict_new();
-    void *item = new_item(1);
+    void *item = new_boxed(1);
     rcgc_list_append(list, dict);
     rcgc_list_append(list, item);
     rcgc_dict_set(dict, "back", list);
@@ -562,7 +562,7 @@ TEST(list_dict_list_cycle_is_collected)
     CHECK_EQ(rcgc_collect(2), 0);
     rcgc_decref(list);
     CHECK_EQ(rcgc_collect(2), 2);
-    CHECK_EQ(items_destroyed, 1);
+    CHECK_EQ(boxed_freed, 1);
     CHECK_EQ(rcgc_collect(2), 0);
     quiet_end();
 }
