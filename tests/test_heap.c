@@ -355,13 +355,6 @@ TEST(storing_into_another_heap_aborts)
 
 /* ---- without memory ------------------------------------------------------------------ */
 
-static bool refuse_all(size_t size, void *arg)
-{
-    (void)size;
-    ++*(int *)arg;
-    return false;
-}
-
 static void allocating_finalize(void *self)
 {
     event("fin%d ", ((node *)self)->id);
@@ -383,13 +376,13 @@ TEST(destroy_works_when_every_allocation_is_refused)
     void *wr = rcgc_weakref_new(a, weak_event, (void *)5);
     void *list = rcgc_list_new();
     CHECK_EQ(rcgc_list_append(list, a), 0);
-    int refused = 0;
-    rcgc_set_alloc_hook(refuse_all, &refused);
+    refused_allocations = 0;
+    rcgc_set_alloc_hook(refuse_all, NULL);
     events_reset();
     rcgc_heap_enter(was);
     CHECK_EQ(rcgc_heap_destroy(h), 0);
     CHECK_STR(events, "fin1 enomem1 fin2 enomem1 cb5 clr1 clr2 des2 des1 ");
-    CHECK_EQ(refused, 2);
+    CHECK_EQ(refused_allocations, 2);
     (void)wr;
 }
 
