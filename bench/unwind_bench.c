@@ -39,9 +39,9 @@
    the public function that is running. */
 __attribute__((noinline)) static int walk_frame_pointers(void **pcs, int max)
 {
-    rcgc__state.entry_frame = __builtin_frame_address(0);
+    state()->entry_frame = __builtin_frame_address(0);
     int n = rcgc__unwind(pcs, max);
-    rcgc__state.entry_frame = NULL;
+    state()->entry_frame = NULL;
     return n;
 }
 

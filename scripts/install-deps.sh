@@ -15,6 +15,7 @@ packages=(
     "${build_packages[@]}"
     clang libclang-rt-dev   # clang's sanitizer runtimes are only recommended
     valgrind
+    dpkg-dev                # dpkg-shlibdeps: the .deb's dependencies on shared libraries (cpack)
     libgc-dev               # Boehm GC, a peer in the benchmarks
     libunwind-dev           # a peer of the frame-pointer walk in bench/unwind_bench.c
     graphviz                # dot: tests/test_dot.c renders rcgc_write_dot's pictures to SVG

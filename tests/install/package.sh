@@ -19,7 +19,13 @@ deb=$(find "$scratch/out" -maxdepth 1 -name 'rcgc_*.deb')
 tarball=$(find "$scratch/out" -maxdepth 1 -name 'rcgc-*.tar.gz')
 [ -n "$deb" ] || fail "no .deb made"
 [ -n "$tarball" ] || fail "no source tarball made"
-echo "package test: ${deb##*/}, Depends: $(dpkg-deb -f "$deb" Depends)"
+depends=$(dpkg-deb -f "$deb" Depends)
+echo "package test: ${deb##*/}, Depends: $depends"
+# dpkg-shlibdeps (dpkg-dev) names the shared libraries rcgc links.
+case $depends in
+    *libc6*) ;;
+    *) fail "the .deb's Depends has no libc6 (is dpkg-dev installed?)" ;;
+esac
 
 # --- the .deb ---------------------------------------------------------------
 root=$scratch/root
