@@ -107,69 +107,55 @@ TEST(visit_with_reports_each_non_null_field_and_stops_on_non_zero)
 
 /* ---- stealing stores ---------------------------------------------------------- */
 
-static size_t deaths;
-static void count_death(void *self)
-{
-    (void)self;
-    deaths++;
-}
-static const rcgc_type item_type = {.name = "item", .size = sizeof(int),
-                                    .destroy = count_death};
-
-static void *new_item(void)
-{
-    return rcgc_new(&item_type);
-}
-
 TEST(steal_stores_take_over_the_callers_reference)
 {
     quiet_start();
-    deaths = 0;
+    boxed_freed = 0;
     void *list = rcgc_list_new(), *dict = rcgc_dict_new();
-    void *a = new_item(), *b = new_item(), *c = new_item();
+    void *a = new_boxed(0), *b = new_boxed(0), *c = new_boxed(0);
     CHECK_EQ(rcgc_list_append_steal(list, a), 0);
-    CHECK_EQ(rcgc_refcount(a), 1);                 /* the list's only */
+    CHECK_EQ(rcgc_refcount(a), 1);                              /* the list's only */
     CHECK_PTR(rcgc_list_get(list, 0), a);
     CHECK_EQ(rcgc_list_append_steal(list, NULL), 0);
     CHECK_EQ(rcgc_list_len(list), 2);
     CHECK_EQ(rcgc_list_set_steal(list, 1, b), 0);
     CHECK_EQ(rcgc_refcount(b), 1);
-    CHECK_EQ(rcgc_list_set_steal(list, 0, rcgc_new(&item_type)), 0);   /* a goes */
-    CHECK_EQ(deaths, 1);
+    CHECK_EQ(rcgc_list_set_steal(list, 0, new_boxed(0)), 0);    /* a goes */
+    CHECK_EQ(boxed_freed, 1);
     CHECK_EQ(rcgc_dict_set_steal(dict, "c", c), 0);
     CHECK_EQ(rcgc_refcount(c), 1);
     CHECK_PTR(rcgc_dict_get(dict, "c"), c);
-    CHECK_EQ(rcgc_dict_set_steal(dict, "c", new_item()), 0);          /* c goes */
-    CHECK_EQ(deaths, 2);
+    CHECK_EQ(rcgc_dict_set_steal(dict, "c", new_boxed(0)), 0);  /* c goes */
+    CHECK_EQ(boxed_freed, 2);
     rcgc_decref(list);
     rcgc_decref(dict);
-    CHECK_EQ(deaths, 5);                           /* two in the list, one in the dict */
+    CHECK_EQ(boxed_freed, 5);                                   /* two in the list, one in the dict */
     quiet_end();
 }
 
 TEST(steal_stores_release_the_reference_on_every_failure)
 {
     quiet_start();
-    deaths = 0;
+    boxed_freed = 0;
     void *list = rcgc_list_new(), *dict = rcgc_dict_new();
     errno = 0;
-    CHECK_EQ(rcgc_list_set_steal(list, 0, new_item()), -1);     /* past the end */
+    CHECK_EQ(rcgc_list_set_steal(list, 0, new_boxed(0)), -1);     /* past the end */
     CHECK_EQ(errno, ERANGE);
-    CHECK_EQ(deaths, 1);
+    CHECK_EQ(boxed_freed, 1);
     errno = 0;
-    CHECK_EQ(rcgc_list_append_steal(dict, new_item()), -1);     /* not a list */
+    CHECK_EQ(rcgc_list_append_steal(dict, new_boxed(0)), -1);     /* not a list */
     CHECK_EQ(errno, EINVAL);
-    CHECK_EQ(deaths, 2);
+    CHECK_EQ(boxed_freed, 2);
     errno = 0;
-    CHECK_EQ(rcgc_dict_set_steal(list, "k", new_item()), -1);   /* not a dict */
+    CHECK_EQ(rcgc_dict_set_steal(list, "k", new_boxed(0)), -1);   /* not a dict */
     CHECK_EQ(errno, EINVAL);
-    CHECK_EQ(deaths, 3);
+    CHECK_EQ(boxed_freed, 3);
     errno = 0;
-    CHECK_EQ(rcgc_dict_set_steal(dict, NULL, new_item()), -1);  /* no key */
+    CHECK_EQ(rcgc_dict_set_steal(dict, NULL, new_boxed(0)), -1);  /* no key */
     CHECK_EQ(errno, EINVAL);
-    CHECK_EQ(deaths, 4);
+    CHECK_EQ(boxed_freed, 4);
     errno = 0;
-    CHECK_EQ(rcgc_dict_set_steal(dict, "k", NULL), -1);         /* no value */
+    CHECK_EQ(rcgc_dict_set_steal(dict, "k", NULL), -1);           /* no value */
     CHECK_EQ(errno, EINVAL);
     CHECK_EQ(rcgc_list_len(list), 0);
     CHECK_EQ(rcgc_dict_len(dict), 0);
@@ -188,6 +174,7 @@ static bool refuse_when_on(size_t size, void *arg)
 
 /* A finalizer that sets errno, run by the release of a refused item: the
    store must still report its own ENOMEM. */
+static size_t deaths;
 static void clobbers_errno(void *self)
 {
     (void)self;

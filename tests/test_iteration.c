@@ -7,14 +7,7 @@
 
 #include "nodes.h"
 
-static size_t deaths;
-static void count_death(void *self)
-{
-    (void)self;
-    deaths++;
-}
-static const rcgc_type item_type = {.name = "item", .size = sizeof(int),
-                                    .destroy = count_death};
+static size_t deaths;   /* of counted_node_type */
 
 /* A dict of n items under the keys "k0".."k<n-1>", each held by it only. */
 static void *dict_of(int n)
@@ -23,7 +16,7 @@ static void *dict_of(int n)
     for (int i = 0; i < n; i++) {
         char key[16];
         snprintf(key, sizeof key, "k%d", i);
-        rcgc_dict_set_steal(d, key, rcgc_new(&item_type));
+        rcgc_dict_set_steal(d, key, new_boxed(0));
     }
     return d;
 }
@@ -69,12 +62,12 @@ static size_t walk_dict_changing(dict_change change, int *saw_errno, const char 
         switch (change) {
         case DEL_SEEN: rcgc_dict_del(d, "k0"); break;
         case DEL_AHEAD: rcgc_dict_del(d, "k3"); break;
-        case INSERT: rcgc_dict_set_steal(d, "new", rcgc_new(&item_type)); break;
+        case INSERT: rcgc_dict_set_steal(d, "new", new_boxed(0)); break;
         case CLEAR: rcgc_dict_clear(d); break;
-        case REPLACE: rcgc_dict_set_steal(d, "k0", rcgc_new(&item_type)); break;
+        case REPLACE: rcgc_dict_set_steal(d, "k0", new_boxed(0)); break;
         case DEL_AND_REINSERT:
             rcgc_dict_del(d, "k1");
-            rcgc_dict_set_steal(d, "k1", rcgc_new(&item_type));
+            rcgc_dict_set_steal(d, "k1", new_boxed(0));
             break;
         }
     }
@@ -166,7 +159,7 @@ TEST(dict_next_reports_a_change_made_by_a_finalizer_an_allocation_ran)
 static void inserts_into_watched(rcgc_phase phase, const rcgc_gc_info *info, void *arg)
 {
     (void)info, (void)arg;
-    if (phase == RCGC_PHASE_STOP) rcgc_dict_set_steal(watched_dict, "late", rcgc_new(&item_type));
+    if (phase == RCGC_PHASE_STOP) rcgc_dict_set_steal(watched_dict, "late", new_boxed(0));
 }
 
 TEST(dict_next_reports_a_change_made_by_a_gc_callback_an_allocation_ran)
@@ -236,17 +229,17 @@ typedef enum { APPEND, POP_SEEN, REMOVE_AHEAD, LIST_CLEAR, SET } list_change;
 static size_t walk_list_changing(list_change change, int *saw_errno)
 {
     void *list = rcgc_list_new();
-    for (int i = 0; i < 4; i++) rcgc_list_append_steal(list, rcgc_new(&item_type));
+    for (int i = 0; i < 4; i++) rcgc_list_append_steal(list, new_boxed(0));
     size_t pos = 0, steps = 0;
     void *item;
     while (rcgc_list_next(list, &pos, &item)) {
         if (++steps != 2) continue;
         switch (change) {
-        case APPEND: rcgc_list_append_steal(list, rcgc_new(&item_type)); break;
+        case APPEND: rcgc_list_append_steal(list, new_boxed(0)); break;
         case POP_SEEN: rcgc_decref(rcgc_list_pop(list, 0)); break;
         case REMOVE_AHEAD: rcgc_list_remove(list, 3); break;
         case LIST_CLEAR: rcgc_list_clear(list); break;
-        case SET: rcgc_list_set_steal(list, 0, rcgc_new(&item_type)); break;
+        case SET: rcgc_list_set_steal(list, 0, new_boxed(0)); break;
         }
     }
     *saw_errno = errno;
