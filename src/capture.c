@@ -75,6 +75,9 @@ typedef struct capture_file {
     size_t census_cap;
 } capture_file;
 
+/* The atexit and atfork hooks, set once for every heap (they visit them
+   all), whichever thread starts the first capture. */
+static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
 static bool hooks_set;
 
 static uint64_t now_ns(void)
@@ -463,6 +466,11 @@ static void in_child(void)
     rcgc__each_heap(end_capture_in_child, NULL);
 }
 
+static void set_hooks(void)
+{
+    hooks_set = atexit(at_exit) == 0 && pthread_atfork(NULL, NULL, in_child) == 0;
+}
+
 int rcgc_capture_start(const char *path)
 {
     rcgc_state *S = state();
@@ -493,15 +501,13 @@ int rcgc_capture_start(const char *path)
         errno = e;
         return -1;
     }
+    pthread_once(&hooks_once, set_hooks);
     if (!hooks_set) {
-        if (atexit(at_exit) != 0 || pthread_atfork(NULL, NULL, in_child) != 0) {
-            close(C->fd);
-            C->fd = -1;
-            discard(S);
-            errno = ENOMEM;
-            return -1;
-        }
-        hooks_set = true;
+        close(C->fd);
+        C->fd = -1;
+        discard(S);
+        errno = ENOMEM;
+        return -1;
     }
     C->start_ns = now_ns();
     struct timespec wall;

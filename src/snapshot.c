@@ -353,7 +353,9 @@ typedef struct stats {
     size_t len;
 } stats;
 
-static rcgc_key sort_key;   /* the key the comparisons below read (qsort has no argument) */
+/* The key the comparisons below read (qsort has no argument); per thread,
+   as two heaps' threads may sort at once. */
+static _Thread_local rcgc_key sort_key;
 
 static bool cumulative(rcgc_key key)
 {

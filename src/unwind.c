@@ -155,16 +155,27 @@ static bool dwfl_report_process(Dwfl *dwfl, bool again)
 /* libdw's tables hold pointers into the middle of its blocks, which
    valgrind counts as "possibly lost" (an error by default) if they are
    still there at exit: so they are not. */
+static void forget_symbols_of(rcgc_state *S, void *arg)
+{
+    (void)arg;
+    rcgc_state *was = rcgc__current;
+    rcgc__current = S;
+    rcgc__symbolize_forget();
+    rcgc__current = was;
+}
+
 static void close_at_exit(void)
 {
-    rcgc__symbolize_forget();
+    rcgc__each_heap(forget_symbols_of, NULL);   /* every heap's libdw */
 }
+
+static pthread_once_t exit_handler_once = PTHREAD_ONCE_INIT;
+static void set_exit_handler(void) { (void)atexit(close_at_exit); }
 
 static Dwfl *process_dwfl(rcgc_state *S)
 {
-    static bool exit_handler;
     if (S->dwfl || S->dwfl_failed) return S->dwfl;
-    if (!exit_handler) exit_handler = atexit(close_at_exit) == 0;
+    pthread_once(&exit_handler_once, set_exit_handler);
     S->dwfl = dwfl_begin(&dwfl_callbacks);
     if (S->dwfl && !dwfl_report_process(S->dwfl, false)) {
         dwfl_end(S->dwfl);

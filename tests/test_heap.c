@@ -5,6 +5,7 @@
 #include <pthread.h>
 
 #include "capture.h"
+#include "rcgc_tools.h"
 #include "internal.h"   /* state()->own_refusal: the ENOMEM path */
 #include "nodes.h"
 
@@ -292,6 +293,71 @@ TEST(a_heap_is_handed_from_one_thread_to_another)
 TEST(a_thread_that_ends_inside_a_heap_gives_it_up)
 {
     handoff_run(false);
+}
+
+/* The tools keep their tables in the heap too: four threads trace, take
+   snapshots, sort them, count and explain at once (ThreadSanitizer watches
+   this in CI). */
+typedef struct tool_thread {
+    pthread_t id;
+    int n;
+    capture top;
+    size_t census_nodes, watched_alive;
+    int why;
+    size_t traced_before_stop;
+} tool_thread;
+
+static void *tools_in_own_heap(void *arg)
+{
+    tool_thread *t = arg;
+    rcgc_heap *h = rcgc_heap_new();
+    rcgc_heap_enter(h);
+    rcgc_trace_start(4);
+    void *list = rcgc_list_new();
+    for (int i = 0; i < t->n; i++) {
+        node *n = new_node(&plain_type, i);
+        rcgc_list_append(list, n);
+        rcgc_decref(n);
+    }
+    rcgc_watch(rcgc_list_get(list, 0), "first");
+    rcgc_snapshot *snap = rcgc_snapshot_take();
+    capture_reset(&t->top);
+    rcgc_snapshot_print_top(snap, RCGC_BY_TYPE, 1, capture_write, &t->top);
+    rcgc_snapshot_free(snap);
+    rcgc_type_count counts[8];
+    size_t ntypes = rcgc_census(counts, 8);
+    for (size_t i = 0; i < ntypes && i < 8; i++)
+        if (counts[i].type == &plain_type) t->census_nodes = counts[i].count;
+    capture why;
+    capture_reset(&why);
+    t->why = rcgc_why_alive(rcgc_list_get(list, 1), capture_write, &why);
+    capture_reset(&why);
+    t->watched_alive = rcgc_check_watched(capture_write, &why);
+    size_t peak;
+    rcgc_trace_get_memory(&t->traced_before_stop, &peak);
+    rcgc_heap_enter(NULL);
+    rcgc_heap_destroy(h);   /* with tracing on and a watch set: both go */
+    return NULL;
+}
+
+TEST(the_tools_run_in_several_heaps_at_once)
+{
+    tool_thread threads[4];
+    for (int i = 0; i < 4; i++) {
+        threads[i] = (tool_thread){.n = 100 * (i + 1)};
+        CHECK_EQ(pthread_create(&threads[i].id, NULL, tools_in_own_heap, &threads[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        CHECK_EQ(pthread_join(threads[i].id, NULL), 0);
+        char want[128];
+        snprintf(want, sizeof want, "count=%d, average=%zu B\n", threads[i].n,
+                 bytes_of(&plain_type));
+        CHECK_CONTAINS(threads[i].top.text, want);
+        CHECK_EQ(threads[i].census_nodes, (size_t)threads[i].n);
+        CHECK_EQ(threads[i].why, 1);   /* list -> node */
+        CHECK_EQ(threads[i].watched_alive, 1);
+        CHECK(threads[i].traced_before_stop >= (size_t)threads[i].n * bytes_of(&plain_type));
+    }
 }
 
 /* ---- the default heap -------------------------------------------------------------- */
