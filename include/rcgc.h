@@ -334,7 +334,10 @@ typedef struct rcgc_heap rcgc_heap;
 RCGC_API rcgc_heap *rcgc_heap_new(void);
 /* Make heap the calling thread's current heap (NULL: the default heap);
    returns the previous one, so a caller can go back.  NULL + EBUSY if
-   another thread is in that heap, or it is being destroyed. */
+   another thread is in that heap, or it is being destroyed, or the call
+   comes from user code that rcgc runs in the current heap (a finalizer,
+   callback, clear or destroy: the operation that called it carries on in
+   this heap when it returns). */
 RCGC_API rcgc_heap *rcgc_heap_enter(rcgc_heap *heap);
 RCGC_API rcgc_heap *rcgc_heap_current(void);
 RCGC_API rcgc_heap *rcgc_heap_default(void);
@@ -346,8 +349,9 @@ RCGC_API rcgc_heap *rcgc_heap_default(void);
    rcgc_memory_in_use() is then 0.  Pointers to its objects are dangling
    afterwards.  A thread whose current heap it was is back in the default
    heap.  The default heap (heap NULL) is emptied and stays usable.
-   -1 + EBUSY from user code running in that heap (a finalizer, a callback,
-   a collection), or when another thread is in it. */
+   -1 + EBUSY from user code that rcgc runs (a finalizer, a callback, a
+   clear or destroy, in this heap or the current one), or when another
+   thread is in it. */
 RCGC_API int rcgc_heap_destroy(rcgc_heap *heap);
 /* rcgc_heap_destroy(NULL): end the default heap's objects, as at the end of
    a program, so that leak checkers see nothing left by rcgc.  With

@@ -186,12 +186,21 @@ static void give_up(rcgc_state *S)
     atomic_compare_exchange_strong(&S->owner, &mine, 0);
 }
 
+/* User code that rcgc runs in S (a finalizer, a callback, clear, destroy)
+   runs in the middle of an operation on S that goes on with S when it
+   returns: the thread may not leave S meanwhile. */
+static bool busy(const rcgc_state *S)
+{
+    return S->collecting || S->dealloc_depth || S->plain_depth || S->finalizing ||
+           S->tearing_down;
+}
+
 rcgc_heap *rcgc_heap_enter(rcgc_heap *heap)
 {
     rcgc_state *S = heap ? heap : rcgc_heap_default();
     rcgc_state *previous = state();
     if (S == previous) return previous;
-    if (S->tearing_down || !claim(S)) {
+    if (busy(previous) || S->tearing_down || !claim(S)) {
         errno = EBUSY;
         return NULL;
     }
@@ -344,8 +353,7 @@ int rcgc_heap_destroy(rcgc_heap *heap)
 {
     rcgc_state *S = heap ? heap : rcgc_heap_default();
     rcgc_state *previous = state();
-    if (S->tearing_down || S->collecting || S->dealloc_depth || S->plain_depth ||
-        (S == previous && S->finalizing) || !claim(S)) {
+    if (busy(S) || busy(previous) || !claim(S)) {
         errno = EBUSY;
         return -1;
     }

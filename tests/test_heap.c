@@ -184,13 +184,17 @@ TEST(untracked_frozen_garbage_and_clearless_objects_are_ended_too)
 
 /* ---- refusals ---------------------------------------------------------------------- */
 
-static int destroy_result, destroy_errno;
+static int destroy_result, destroy_errno, enter_errno;
+static rcgc_heap *other_heap;
 static void destroying_finalize(void *self)
 {
     (void)self;
     errno = 0;
     destroy_result = rcgc_heap_destroy(rcgc_heap_current());
     destroy_errno = errno;
+    errno = 0;
+    if (rcgc_heap_enter(other_heap) == NULL) enter_errno = errno;
+    else enter_errno = 0;
 }
 static const rcgc_type destroying_type = {.name = "destroyer", .size = sizeof(node),
                                           .traverse = node_traverse, .clear = node_clear,
@@ -199,21 +203,27 @@ static const rcgc_type destroying_type = {.name = "destroyer", .size = sizeof(no
 TEST(destroy_from_user_code_running_in_that_heap_is_refused)
 {
     rcgc_heap *h = rcgc_heap_new();
+    other_heap = rcgc_heap_new();
     rcgc_heap *was = rcgc_heap_enter(h);
     rcgc_decref(make_pair(&destroying_type, 1, &plain_type, 2));
     destroy_result = 0;
     CHECK_EQ(rcgc_collect(2), 2);   /* the finalizer runs in the collection */
     CHECK_EQ(destroy_result, -1);
     CHECK_EQ(destroy_errno, EBUSY);
+    CHECK_EQ(enter_errno, EBUSY);   /* nor may it leave the heap */
+    CHECK(rcgc_heap_current() == h);
     rcgc_decref(new_node(&destroying_type, 3));   /* in a deallocation */
     CHECK_EQ(destroy_result, -1);
     CHECK_EQ(destroy_errno, EBUSY);
+    CHECK_EQ(enter_errno, EBUSY);
     (void)new_node(&destroying_type, 4);          /* in the teardown itself */
     destroy_result = 0;
     rcgc_heap_enter(was);
     CHECK_EQ(rcgc_heap_destroy(h), 0);
     CHECK_EQ(destroy_result, -1);
     CHECK_EQ(destroy_errno, EBUSY);
+    CHECK_EQ(enter_errno, EBUSY);
+    CHECK_EQ(rcgc_heap_destroy(other_heap), 0);
 }
 
 /* ---- threads ------------------------------------------------------------------------- */
