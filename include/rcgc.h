@@ -121,8 +121,9 @@ typedef struct rcgc_type {
        does (at most size - 1 bytes and a NUL; size is 80 today), returning
        the length of the whole text (more than size - 1: rcgc shows it cut,
        ending in "...") or 0 / a negative number for none.  Debug-build
-       misuse lines, why-alive chains, leak reports and rcgc_write_dot show
-       it after the type name: <node "alpha" 0x...>.  It is called where
+       misuse lines, the collector's RCGC_DEBUG_COLLECTABLE / UNCOLLECTABLE
+       lines, why-alive chains, leak reports and rcgc_write_dot show it
+       after the type name: <node "alpha" 0x...>.  It is called where
        things go wrong (an abort path, a tool run from a finalizer), so it
        must only read: the object, and rcgc's queries (rcgc_refcount,
        rcgc_typeof, rcgc_list_len/get, rcgc_dict_len/get); it must not

@@ -300,7 +300,11 @@ static unreachable_summary clear_unreachable_mask(gc_link *unreachable, bool pri
         if ((h->type_bits & TYPE_BIT_HAS_WEAKREFS) || t == &rcgc_weakref_type)
             sum.has_weakrefs = true;
         if (t->finalize && !(h->type_bits & TYPE_BIT_FINALIZED)) sum.has_finalizers = true;
-        if (print) rcgc__printf("gc: collectable <%s %p>\n", t->name, body_of_link(g));
+        if (print) {
+            char label[RCGC_LABEL_SIZE];
+            rcgc__printf("gc: collectable <%s %p>\n",
+                         rcgc__label(body_of_link(g), label, sizeof label), body_of_link(g));
+        }
     }
     return sum;
 }
@@ -393,9 +397,11 @@ static size_t delete_garbage(rcgc_state *S, gc_link *collectable, gc_link *old)
     /* Print every line before the garbage list changes, as CPython does: the
        output sink is user code and may look at the list. */
     if (S->debug & RCGC_DEBUG_UNCOLLECTABLE)
-        for (gc_link *g = link_next(&stuck); g != &stuck; g = link_next(g))
-            rcgc__printf("gc: uncollectable <%s %p>\n", link_type(g)->name,
-                         body_of_link(g));
+        for (gc_link *g = link_next(&stuck); g != &stuck; g = link_next(g)) {
+            char label[RCGC_LABEL_SIZE];
+            rcgc__printf("gc: uncollectable <%s %p>\n",
+                         rcgc__label(body_of_link(g), label, sizeof label), body_of_link(g));
+        }
     while (!list_is_empty(&stuck)) {
         gc_link *g = link_next(&stuck);
         g->prev &= ~PREV_COLLECTING;

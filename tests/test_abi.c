@@ -3,8 +3,8 @@
  * header's; rcgc_type has the size and offsets of the ABI, and a type filled
  * with designated initializers (the README's way) has every new field zero;
  * the describe and name_ref hooks appear, exactly, in why-alive chains,
- * watched objects, leak checks, leak reports, the monitor's examples and
- * rcgc_write_dot, cut with "..." when they write too much, with control
+ * watched objects, leak checks, leak reports, the monitor's examples,
+ * rcgc_write_dot and the collector's DEBUG_COLLECTABLE / UNCOLLECTABLE lines, cut with "..." when they write too much, with control
  * characters shown as '?', and the bare name where a hook says nothing;
  * the built-in list and dict name their references by index and key.
  */
@@ -341,6 +341,35 @@ TEST(the_monitors_example_chain_shows_descriptions)
                    "      [0] -> <item #10 0x?> refcount 1\n");
     rcgc_decref(registry);
     rcgc_monitor_reset();
+    quiet_end();
+}
+
+/* Without clear: a cycle of these is uncollectable. */
+static const rcgc_type stuck_item_type = {.name = "stuck", .size = sizeof(node),
+                                          .traverse = node_traverse, .destroy = node_clear,
+                                          .describe = id_describe};
+
+TEST(the_collectors_debug_lines_show_descriptions)
+{
+    quiet_start();
+    rcgc_set_output(capture_write, &out);
+    rcgc_set_debug(RCGC_DEBUG_COLLECTABLE | RCGC_DEBUG_UNCOLLECTABLE);
+    rcgc_decref(make_pair(&item_type, 1, &silent_type, 2));
+    capture_reset(&out);
+    CHECK_EQ(rcgc_collect(2), 2);
+    CHECK_STR(captured_masked(&out), "gc: collectable <item #1 0x?>\n"
+                                     "gc: collectable <silent 0x?>\n");
+    node *stuck = make_pair(&stuck_item_type, 3, &stuck_item_type, 4);
+    rcgc_decref(stuck);
+    capture_reset(&out);
+    CHECK_EQ(rcgc_collect(2), 2);
+    CHECK_STR(captured_masked(&out), "gc: collectable <stuck #3 0x?>\n"
+                                     "gc: collectable <stuck #4 0x?>\n"
+                                     "gc: uncollectable <stuck #3 0x?>\n"
+                                     "gc: uncollectable <stuck #4 0x?>\n");
+    RCGC_CLEAR(stuck->slot[0]);   /* broken by hand: the garbage list's references go last */
+    rcgc_set_debug(0);
+    rcgc_set_output(NULL, NULL);
     quiet_end();
 }
 
