@@ -47,6 +47,7 @@
  * reserved slot of rcgc_type a meaning (a new optional hook, for which zero
  * keeps today's behaviour).  Nothing is removed or reordered before the next
  * major version.  Internal names (rcgc__*, src/) are not part of the ABI.
+ * The promise starts at 1.0.0; a 0.x release may break it.
  */
 #ifndef RCGC_H
 #define RCGC_H
