@@ -549,7 +549,7 @@ void rcgc__maybe_collect(void)
 void rcgc__stress_collect(void)
 {
     rcgc_state *S = state();
-    if (!S->initialized || !S->enabled || S->collecting ||
+    if (!S->enabled || S->collecting ||
         !S->generations[0].threshold)
         return;
     size_t count0 = S->generations[0].count;
