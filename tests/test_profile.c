@@ -529,7 +529,15 @@ TEST(capture_fork_and_kill)
         if (rcgc_capture_start(killed) != 0) _exit(1);
         for (;;) workload();
     }
-    struct timespec pause = {0, 100 * 1000 * 1000};
+    /* Killed once it has written something (a fixed pause was not always
+       enough under valgrind on a loaded machine), and in the middle of
+       writing more. */
+    struct timespec pause = {0, 10 * 1000 * 1000};
+    struct stat st;
+    for (int waited = 0; waited < 3000; waited++) {
+        if (stat(killed, &st) == 0 && st.st_size >= 4096) break;
+        nanosleep(&pause, NULL);
+    }
     nanosleep(&pause, NULL);
     kill(pid, SIGKILL);
     waitpid(pid, &status, 0);
