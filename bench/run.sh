@@ -53,7 +53,7 @@ run() {
 
 run "rcgc, full collections" "$build/bench/gc_bench" "$objects" "$runs"
 run "CPython, full collections" "${python[@]}" "$root/bench/gc_bench.py" "$objects" "$runs"
-for impl in rcgc rcgc_nogc malloc mimalloc boehm; do
+for impl in rcgc rcgc_throughput rcgc_nogc malloc mimalloc boehm; do
     if [ -x "$build/bench/trees_$impl" ]; then
         run "$impl, binary trees" "$build/bench/trees_$impl" "$depth" "$tree_runs"
     fi
@@ -106,8 +106,8 @@ awk -v objects="$objects" -v runs="$runs" -v depth="$depth" \
         printf "Binary trees, max depth %d, %s nodes made and freed, median of %d (CPython: %d)\n",
             depth, cell("trees_nodes", "rcgc", "%.0f"), tree_runs, py_tree_runs
         printf "  %-34s %10s %10s %14s\n", "memory manager", "total ms", "ns/node", "time vs rcgc"
-        n = split("rcgc rcgc_nogc malloc mimalloc boehm cpython", impls, " ")
-        split("rcgc (automatic collection on)|rcgc, automatic collection off|glibc malloc/free|mimalloc mi_malloc/mi_free|Boehm GC GC_MALLOC|CPython 3.12 (__slots__ class)",
+        n = split("rcgc rcgc_throughput rcgc_nogc malloc mimalloc boehm cpython", impls, " ")
+        split("rcgc (automatic collection on)|rcgc, RCGC_POLICY_THROUGHPUT|rcgc, automatic collection off|glibc malloc/free|mimalloc mi_malloc/mi_free|Boehm GC GC_MALLOC|CPython 3.12 (__slots__ class)",
               names, "|")
         for (k = 1; k <= n; k++) {
             i = impls[k]

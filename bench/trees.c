@@ -4,7 +4,8 @@
  * alive throughout.  Compiled once per memory manager, so that each binary
  * links only its own (mimalloc, once linked, replaces malloc process-wide):
  *   TREES_RCGC      rcgc_new / rcgc_decref, automatic collection on (default);
- *                   with TREES_NO_AUTO_GC too, off (what collection costs)
+ *                   with TREES_NO_AUTO_GC too, off (what collection costs);
+ *                   with TREES_THROUGHPUT, under RCGC_POLICY_THROUGHPUT
  *   TREES_MALLOC    malloc / free
  *   TREES_MIMALLOC  mi_malloc / mi_free
  *   TREES_BOEHM     GC_MALLOC, freed by Boehm GC's collector
@@ -33,7 +34,11 @@ static void out_of_memory(void)
 static void setup(void) { rcgc_disable(); }
 static void report_collections(int runs) { (void)runs; }
 #else
+#ifdef TREES_THROUGHPUT
+#define IMPL "rcgc_throughput"
+#else
 #define IMPL "rcgc"
+#endif
 /* Where the time goes: collections per generation and their time, through
    the gc.callbacks hook (two clock reads per collection). */
 static double collection_started_ns, collection_ns[3];
@@ -52,6 +57,9 @@ static void time_collection(rcgc_phase phase, const rcgc_gc_info *info, void *ar
 static void setup(void)
 {
     if (rcgc_callback_add(time_collection, NULL) != 0) out_of_memory();
+#ifdef TREES_THROUGHPUT
+    if (rcgc_set_policy(RCGC_POLICY_THROUGHPUT) != 0) out_of_memory();
+#endif
 }
 static void report_collections(int runs)
 {

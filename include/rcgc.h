@@ -248,6 +248,20 @@ RCGC_API void rcgc_get_threshold(size_t out[3]);
    since the last collection, then collections of the younger generation. */
 RCGC_API void rcgc_get_count(size_t out[3]);
 
+/* When automatic collections run.  RCGC_POLICY_CPYTHON (the default) is
+   CPython 3.12's schedule, exactly: generation 0 every threshold[0]
+   allocations, the older ones by their counts, full collections under the
+   25 % rule; the same program makes the same collections in both.
+   RCGC_POLICY_THROUGHPUT schedules generation 0 by what its collections
+   find: the interval doubles (up to 64 times threshold[0]) after one that
+   found no more than an eighth of the young objects unreachable, and halves
+   after one that found half or more.  Every garbage cycle is still found,
+   within at most 64 times threshold[0] allocations.  Setting a policy
+   restarts its learning.  -1 + EINVAL for an unknown policy. */
+typedef enum { RCGC_POLICY_CPYTHON = 0, RCGC_POLICY_THROUGHPUT = 1 } rcgc_policy;
+RCGC_API int rcgc_set_policy(rcgc_policy policy);
+RCGC_API rcgc_policy rcgc_get_policy(void);
+
 #define RCGC_DEBUG_STATS         (1u << 0) /* one line per collection */
 #define RCGC_DEBUG_COLLECTABLE   (1u << 1) /* each collectable object */
 #define RCGC_DEBUG_UNCOLLECTABLE (1u << 2) /* each uncollectable object */

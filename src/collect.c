@@ -522,20 +522,51 @@ size_t rcgc_collect(int generation)
     return n;
 }
 
+/* The throughput policy stretches the young generation's interval while
+   its collections find (almost) nothing, and shrinks it when they find
+   much: a collection's cost is its survivors, so an interval that holds no
+   garbage only repeats the work.  The interval stays at most 2^6 times the
+   threshold (44,800 objects at CPython's 700), which bounds the garbage
+   cycles that can wait for a collection, and so the memory. */
+#define YOUNG_SCALE_MAX 6
+
+void rcgc__schedule_young(rcgc_state *S)
+{
+    size_t t = S->generations[0].threshold;
+    unsigned scale = S->policy == RCGC_POLICY_THROUGHPUT ? S->young_scale : 0;
+    S->young_trigger = t > (SIZE_MAX >> scale) ? SIZE_MAX : t << scale;
+}
+
+/* After an automatic collection of generation 0 that looked at `young`
+   objects and found `found` unreachable. */
+static void adapt_young(rcgc_state *S, size_t young, size_t found)
+{
+    if (S->policy != RCGC_POLICY_THROUGHPUT) return;
+    if (found * 8 <= young && S->young_scale < YOUNG_SCALE_MAX)
+        S->young_scale++;                  /* 1/8 or less was garbage: wait longer */
+    else if (found * 2 >= young && S->young_scale > 0)
+        S->young_scale--;                  /* half or more was: come sooner */
+    rcgc__schedule_young(S);
+}
+
 /* Automatic collection: the oldest generation whose count passed its
-   threshold, except that a full collection waits until the objects that
-   survived into generation 2 since the last full one exceed 25 % of those
-   that were there then (CPython's guard against quadratic behaviour). */
+   threshold (generation 0: its trigger), except that a full collection
+   waits until the objects that survived into generation 2 since the last
+   full one exceed 25 % of those that were there then (CPython's guard
+   against quadratic behaviour). */
 void rcgc__maybe_collect(void)
 {
     rcgc_state *S = state();
     S->collecting = true;
     for (int i = RCGC_NUM_GENERATIONS - 1; i >= 0; i--) {
-        if (S->generations[i].count > S->generations[i].threshold) {
+        size_t limit = i == 0 ? S->young_trigger : S->generations[i].threshold;
+        if (S->generations[i].count > limit) {
             if (i == RCGC_NUM_GENERATIONS - 1 &&
                 S->long_lived_pending < S->long_lived_total / 4)
                 continue;
-            rcgc__collect_with_callbacks(i);
+            size_t young = S->generations[0].count;
+            size_t found = rcgc__collect_with_callbacks(i);
+            if (i == 0) adapt_young(S, young, found);
             break;
         }
     }

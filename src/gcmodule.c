@@ -33,6 +33,25 @@ void rcgc_set_threshold(size_t t0, size_t t1, size_t t2)
     S->generations[0].threshold = t0;
     S->generations[1].threshold = t1;
     S->generations[2].threshold = t2;
+    rcgc__schedule_young(S);
+}
+
+int rcgc_set_policy(rcgc_policy policy)
+{
+    if (policy != RCGC_POLICY_CPYTHON && policy != RCGC_POLICY_THROUGHPUT) {
+        errno = EINVAL;
+        return -1;
+    }
+    rcgc_state *S = state();
+    S->policy = policy;
+    S->young_scale = 0;   /* the throughput policy learns afresh */
+    rcgc__schedule_young(S);
+    return 0;
+}
+
+rcgc_policy rcgc_get_policy(void)
+{
+    return state()->policy;
 }
 
 /* Out-parameters, everywhere: NULL does nothing and sets EINVAL. */

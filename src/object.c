@@ -80,7 +80,7 @@ static inline __attribute__((always_inline)) void *new_object(rcgc_state *S, con
            then track, so the new object never takes part in that collection. */
         gc_generation *young = &S->generations[0];
         young->count++;
-        if (young->count > young->threshold && young->threshold && S->enabled &&
+        if (young->count > S->young_trigger && S->young_trigger && S->enabled &&
             !S->collecting)
             rcgc__maybe_collect();
         list_append(link_of(obj), &young->head);

@@ -73,6 +73,8 @@ static void heap_init(rcgc_state *S)
     }
     list_init(&S->permanent);
     list_init(&S->untracked);
+    S->young_trigger = thresholds[0];
+    S->policy = RCGC_POLICY_CPYTHON;
     S->census_last = &S->census_none;
     S->enabled = true;
 }

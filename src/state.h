@@ -31,6 +31,12 @@ typedef struct census_entry {
 typedef struct rcgc_heap {
     gc_generation generations[RCGC_NUM_GENERATIONS];
     gc_link permanent;
+    /* Automatic collection of generation 0 starts once its count passes
+       young_trigger: its threshold, times 2^young_scale under the
+       throughput policy (collect.c's schedule_young), 0 = never. */
+    size_t young_trigger;
+    unsigned young_scale;
+    rcgc_policy policy;
     /* Every object the collector does not look at: those of types without
        traverse, and untracked ones of types with it (TYPE_BIT_UNTRACKED).
        With the lists above it makes every live object findable, which is
