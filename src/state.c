@@ -190,11 +190,17 @@ static void give_up(rcgc_state *S)
 
 /* User code that rcgc runs in S (a finalizer, a callback, clear, destroy)
    runs in the middle of an operation on S that goes on with S when it
-   returns: the thread may not leave S meanwhile. */
+   returns: the thread may not leave S meanwhile.  Only heaps this thread
+   owns are asked: the default heap's flags may be another thread's to
+   change (the program serializes its use of it, not our reads). */
 static bool busy(const rcgc_state *S)
 {
     return S->collecting || S->dealloc_depth || S->plain_depth || S->finalizing ||
            S->tearing_down;
+}
+static bool busy_here(const rcgc_state *S)
+{
+    return !S->is_default && busy(S);
 }
 
 rcgc_heap *rcgc_heap_enter(rcgc_heap *heap)
@@ -202,7 +208,9 @@ rcgc_heap *rcgc_heap_enter(rcgc_heap *heap)
     rcgc_state *S = heap ? heap : rcgc_heap_default();
     rcgc_state *previous = state();
     if (S == previous) return previous;
-    if (busy(previous) || S->tearing_down || !claim(S)) {
+    /* A heap being torn down is owned by the tearing thread, so claim
+       refuses it; only the default heap, which has no owner, says so itself. */
+    if (busy_here(previous) || !claim(S) || (S->is_default && S->tearing_down)) {
         errno = EBUSY;
         return NULL;
     }
@@ -355,7 +363,7 @@ int rcgc_heap_destroy(rcgc_heap *heap)
 {
     rcgc_state *S = heap ? heap : rcgc_heap_default();
     rcgc_state *previous = state();
-    if (busy(S) || busy(previous) || !claim(S)) {
+    if (busy_here(previous) || !claim(S) || busy(S)) {
         errno = EBUSY;
         return -1;
     }
