@@ -1067,6 +1067,72 @@ static void traces_with_frames(void)
 
 /* ---- the driver ------------------------------------------------------------------- */
 
+/* The *_steal stores and weakrefs that own their arg (issue 9): whatever is
+   refused, the reference or arg handed over is kept or released at once,
+   never leaked (the driver's memory check) nor released twice. */
+static size_t stolen_deaths, args_released;
+static void count_stolen_death(void *self)
+{
+    node_clear(self);
+    stolen_deaths++;
+}
+static const rcgc_type stolen_type = {"stolen", sizeof(node), node_traverse, node_clear, NULL,
+                                      count_stolen_death};
+static void release_counted(void *arg)
+{
+    CHECK(arg == &args_released);
+    args_released++;
+}
+
+static void steal_stores_and_owned_args(void)
+{
+    size_t n = sized(24, 8), deaths = 0, weakrefs = 0;
+    stolen_deaths = args_released = 0;
+    void *l = GOT(rcgc_list_new());
+    void *d = GOT(rcgc_dict_new());
+    void *wrs[24] = {NULL};
+    for (size_t i = 0; i < n; i++) {
+        node *item = GOT(new_node(&stolen_type, (int)i));
+        if (!item) continue;
+        char key[16];
+        snprintf(key, sizeof key, "k%zu", i);
+        if (i % 3 == 0 && l) {
+            if (!DID(rcgc_list_append_steal(l, item))) deaths++;   /* released */
+        } else if (i % 3 == 1 && d) {
+            if (!DID(rcgc_dict_set_steal(d, key, item))) deaths++;
+        } else if (l && rcgc_list_len(l) > 0) {
+            CHECK_EQ(rcgc_list_set_steal(l, 0, item), 0);   /* allocates nothing */
+            deaths++;                                        /* the item it replaced */
+        } else {
+            drop(item);
+            deaths++;
+        }
+        CHECK_EQ(stolen_deaths, deaths);
+        if (l) {
+            size_t before = args_released;
+            wrs[i] = GOT(rcgc_weakref_new_with_release(l, NULL, &args_released, release_counted));
+            if (wrs[i]) weakrefs++;
+            CHECK_EQ(args_released, before + (wrs[i] == NULL));   /* a failure released it */
+        }
+    }
+    /* a walk that allocates as it goes sees no change: nothing changes d */
+    size_t pos = 0, seen = 0;
+    while (d && rcgc_dict_next(d, &pos, NULL, NULL)) {
+        seen++;
+        drop(GOT(rcgc_list_new()));
+    }
+    if (d) {
+        CHECK_EQ(errno, 0);
+        CHECK_EQ(seen, rcgc_dict_len(d));
+    }
+    size_t released_before = args_released;
+    drop_all(wrs, 24);
+    CHECK_EQ(args_released, released_before + weakrefs);
+    drop(l);
+    drop(d);
+    rcgc_collect(2);
+}
+
 typedef struct fault_scenario {
     const char *name;
     void (*run)(void);
@@ -1092,6 +1158,7 @@ static const fault_scenario scenarios[] = {
     {"profile_regions_capture", profile_regions_capture},
     {"snapshots", snapshots},
     {"traces_with_frames", traces_with_frames},
+    {"steal_stores_and_owned_args", steal_stores_and_owned_args},
 };
 enum { NSCENARIOS = sizeof scenarios / sizeof scenarios[0] };
 

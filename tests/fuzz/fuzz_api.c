@@ -23,7 +23,17 @@
  *  - weakrefs: a weakref whose referent the program holds returns it; one
  *    that returned NULL keeps doing so; a weakref held since its creation
  *    whose referent died has called back, exactly once; rcgc_weakref_count
- *    counts at least the held weakrefs;
+ *    counts at least the held weakrefs; rcgc_weakref_arg reads back the arg;
+ *    an owned arg's release runs exactly once, never while the program
+ *    holds the weakref, never before its callback, and at once when the
+ *    call fails;
+ *  - the *_steal stores leave no reference behind on any path (a leak
+ *    shows in the memory check at the end, an extra release as a crash);
+ *  - walks (rcgc_list_next, rcgc_dict_next) with an action run between two
+ *    steps: each step yields the shadow's next entry while the model saw no
+ *    change of that container since the walk started; after one, the walk
+ *    ends with EAGAIN; a walk with no change ends with errno 0 after
+ *    exactly the shadow's entries;
  *  - every failed call returned its documented error: NULL/-1 with errno
  *    ENOMEM only when the allocation hook refused an allocation during the
  *    call, EINVAL, ERANGE, ENOENT, EBUSY where the header says so;
@@ -288,6 +298,8 @@ typedef struct {
     bool referent_let_go;  /* weakref: the program stopped holding the referent
                               since (its address may now be another object's) */
     int cb_id;             /* weakref: index into cb_calls, -1 without callback */
+    int rel_id;            /* weakref: index into rel_calls if it owns its arg, else -1 */
+    unsigned changes;      /* list, dict: changes that move entries, as the model saw them */
 } shadow;
 
 static shadow shadows[NSLOTS + MAX_PINS];
@@ -325,6 +337,7 @@ static void shadow_start(void *obj, const rcgc_type *t)
     s->obj = obj;
     s->kind = kind;
     s->cb_id = -1;
+    s->rel_id = -1;
     if (kind == SH_LIST) {
         s->len = rcgc_list_len(obj);
         if (s->len > sizeof s->items / sizeof s->items[0])
@@ -495,10 +508,10 @@ static unsigned skip_ops[2];   /* bitmask of opcodes to skip (RCGC_FUZZ_SKIP) */
 
 static void op_new(unsigned a, unsigned b, unsigned c);
 static void op_collect(int gen);
-static void op_weakref_new(void *referent, unsigned b, unsigned c);
-static void op_list_append(void *list, void *item);
+static void op_weakref_new(void *referent, unsigned b, unsigned c, bool owning);
+static void op_list_append(void *list, void *item, bool steal);
 static void op_list_pop(void *list, size_t i);
-static void op_dict_set(void *dict, int key, void *value);
+static void op_dict_set(void *dict, int key, void *value, bool steal);
 static void op_dict_del(void *dict, int key);
 static void op_track(void *obj, bool track);
 static void op_callback(unsigned pair, bool add);
@@ -523,9 +536,11 @@ static void act(unsigned action, unsigned arg)
     case ACT_DECREF: release(arg % NSLOTS); break;
     case ACT_NEW: op_new(arg, arg >> 3, 0); break;
     case ACT_COLLECT: op_collect((int)(arg % 3)); break;
-    case ACT_WEAKREF: op_weakref_new(slot_obj(arg), arg >> 4, arg); break;
-    case ACT_APPEND: op_list_append(slot_obj(arg), item_of(arg >> 4)); break;
-    case ACT_DICT_SET: op_dict_set(slot_obj(arg), (int)(arg >> 4) % NKEYS, slot_obj(arg >> 3)); break;
+    case ACT_WEAKREF: op_weakref_new(slot_obj(arg), arg >> 4, arg, arg & 8); break;
+    case ACT_APPEND: op_list_append(slot_obj(arg), item_of(arg >> 4), arg & 4); break;
+    case ACT_DICT_SET:
+        op_dict_set(slot_obj(arg), (int)(arg >> 4) % NKEYS, slot_obj(arg >> 3), arg & 2);
+        break;
     case ACT_TRACK: op_track(slot_obj(arg), true); break;
     case ACT_UNTRACK: op_track(slot_obj(arg), false); break;
     case ACT_CALLBACK_ADD: op_callback(arg, true); break;
@@ -559,16 +574,36 @@ static void resurrect(void *self)
 static uint8_t cb_calls[MAX_WEAK_CB];
 static unsigned cb_next;
 static uint16_t cb_action[MAX_WEAK_CB];
+/* Weakrefs that own their arg: the releases run, and the action each runs. */
+static bool rel_owned[MAX_WEAK_CB];
+static uint8_t rel_calls[MAX_WEAK_CB];
+static uint16_t rel_action[MAX_WEAK_CB];
 
 static void weak_callback(void *wr, void *arg)
 {
     unsigned id = (unsigned)(uintptr_t)arg;
     if (id >= cb_next) fail("weakref callback with an argument we never gave");
     if (cb_calls[id]++) fail("weakref callback %u runs a second time", id);
+    if (rcgc_weakref_arg(wr) != arg) fail("rcgc_weakref_arg differs from the callback's arg");
+    if (rel_calls[id]) fail("weakref callback %u runs after its arg was released", id);
     if (rcgc_refcount(wr) < 1) fail("weakref callback gets a dead weakref");
     if (rcgc_weakref_peek(wr)) fail("weakref callback runs before its weakref is cleared");
     stack_check();
     act(cb_action[id] & 0xff, cb_action[id] >> 8);
+}
+
+/* The release of an owned arg: once, and only once the program no longer
+   holds the weakref (it runs from the weakref's deallocation). */
+static void weak_release(void *arg)
+{
+    unsigned id = (unsigned)(uintptr_t)arg;
+    if (id >= cb_next || !rel_owned[id]) fail("release of an arg we never gave");
+    if (rel_calls[id]++) fail("arg %u released a second time", id);
+    for (size_t k = 0; k < sizeof shadows / sizeof shadows[0]; k++)
+        if (shadows[k].obj && shadows[k].kind == SH_WEAK && shadows[k].rel_id == (int)id)
+            fail("arg %u released while the program holds its weakref", id);
+    stack_check();
+    act(rel_action[id] & 0xff, rel_action[id] >> 8);
 }
 
 /* ---- gc callbacks, the allocation hook, the output sink ----------------------------- */
@@ -809,26 +844,37 @@ static void op_collect(int gen)
              before.collected, before.uncollectable);
 }
 
-static void op_weakref_new(void *referent, unsigned b, unsigned c)
+static void op_weakref_new(void *referent, unsigned b, unsigned c, bool owning)
 {
     if (!referent) return;
     int mark = npins;
     pin(referent);
     bool with_cb = (b & 3) != 0 && cb_next < MAX_WEAK_CB;
+    owning = owning && cb_next < MAX_WEAK_CB;
     unsigned id = cb_next;
-    if (with_cb) {
+    if (with_cb || owning) {
         cb_action[id] = (uint16_t)((b >> 2) % NACTIONS | (c & 0xff) << 8);
+        rel_action[id] = (uint16_t)((c >> 3) % NACTIONS | (b & 0xff) << 8);
         cb_calls[id] = 0;
+        rel_calls[id] = 0;
+        rel_owned[id] = owning;
         cb_next++;
     }
+    void *arg = with_cb || owning ? (void *)(uintptr_t)id : NULL;
     unsigned before = refusals;
     errno = 0;
-    void *wr = rcgc_weakref_new(referent, with_cb ? weak_callback : NULL,
-                                with_cb ? (void *)(uintptr_t)id : NULL);
+    void *wr = owning ? rcgc_weakref_new_with_release(referent, with_cb ? weak_callback : NULL,
+                                                      arg, weak_release)
+                      : rcgc_weakref_new(referent, with_cb ? weak_callback : NULL, arg);
     if (!wr) {
-        expect_nomem("rcgc_weakref_new", before);
+        expect_nomem(owning ? "rcgc_weakref_new_with_release" : "rcgc_weakref_new", before);
+        if (owning && rel_calls[id] != 1)
+            fail("a failed rcgc_weakref_new_with_release released its arg %u times",
+                 rel_calls[id]);
     } else {
         if (!rcgc_is_weakref(wr)) fail("rcgc_weakref_new made no weakref");
+        if (rcgc_weakref_arg(wr) != arg) fail("rcgc_weakref_arg does not read back its arg");
+        if (owning && rel_calls[id]) fail("arg released while its new weakref lives");
         if (rcgc_weakref_peek(wr) != referent) fail("new weakref does not see its referent");
         /* (callbacks during the call may have dropped other weakrefs to it) */
         if (rcgc_weakref_count(referent) < 1) fail("rcgc_weakref_count misses a new weakref");
@@ -839,12 +885,16 @@ static void op_weakref_new(void *referent, unsigned b, unsigned c)
             s->referent = referent;
             s->continuous = true;
             s->cb_id = with_cb ? (int)id : -1;
+            s->rel_id = owning ? (int)id : -1;
         }
     }
     unpin_to(mark);
 }
 
-static void op_list_append(void *list, void *item)
+/* With `steal`, the call is handed a reference of ours made for it: kept by
+   the container or released, it must leave nothing behind (the memory check
+   at the end of the input sees a leak, a crash an extra release). */
+static void op_list_append(void *list, void *item, bool steal)
 {
     shadow *s = held_shadow(list, SH_LIST);
     if (!s) return;
@@ -854,17 +904,20 @@ static void op_list_append(void *list, void *item)
     pin(item);
     unsigned before = refusals;
     errno = 0;
-    if (rcgc_list_append(list, item) != 0) {
-        expect_nomem("rcgc_list_append", before);
+    if (steal && item) rcgc_incref(item);
+    int r = steal ? rcgc_list_append_steal(list, item) : rcgc_list_append(list, item);
+    if (r != 0) {
+        expect_nomem(steal ? "rcgc_list_append_steal" : "rcgc_list_append", before);
     } else {
         s = held_shadow(list, SH_LIST);   /* pinned: still there */
         if (s->len >= sizeof s->items / sizeof s->items[0]) fail("a list grew past our appends");
         s->items[s->len++] = item;
+        s->changes++;
     }
     unpin_to(mark);
 }
 
-static void op_list_set(void *list, size_t i, void *item)
+static void op_list_set(void *list, size_t i, void *item, bool steal)
 {
     shadow *s = held_shadow(list, SH_LIST);
     if (!s) return;
@@ -874,7 +927,8 @@ static void op_list_set(void *list, size_t i, void *item)
     bool in_range = i < s->len;
     if (in_range) s->items[i] = item;
     errno = 0;
-    int r = rcgc_list_set(list, i, item);
+    if (steal && item) rcgc_incref(item);
+    int r = steal ? rcgc_list_set_steal(list, i, item) : rcgc_list_set(list, i, item);
     if (in_range ? r != 0 : r != -1) fail("rcgc_list_set(%zu) returned %d", i, r);
     if (!in_range) expect_errno("rcgc_list_set past the end", ERANGE);
     unpin_to(mark);
@@ -888,6 +942,7 @@ static void shadow_take(shadow *s, size_t i)
         s->items[i] = s->items[i + 1];
     }
     s->len--;
+    s->changes++;
 }
 
 static void op_list_pop(void *list, size_t i)
@@ -931,6 +986,7 @@ static void op_clear(void *obj, int kind)
     int mark = npins;
     pin(obj);
     s->len = 0;
+    s->changes++;
     if (kind == SH_LIST) rcgc_list_clear(obj); else rcgc_dict_clear(obj);
     unpin_to(mark);
 }
@@ -960,7 +1016,7 @@ static int dict_find(const shadow *s, int key)
     return -1;
 }
 
-static void op_dict_set(void *dict, int key, void *value)
+static void op_dict_set(void *dict, int key, void *value, bool steal)
 {
     shadow *s = held_shadow(dict, SH_DICT);
     if (!s || !value) return;
@@ -971,12 +1027,15 @@ static void op_dict_set(void *dict, int key, void *value)
     if (at >= 0) s->items[at] = value;   /* stored before the old value drops */
     unsigned before = refusals;
     errno = 0;
-    int r = rcgc_dict_set(dict, key_text[key], value);
+    if (steal) rcgc_incref(value);
+    int r = steal ? rcgc_dict_set_steal(dict, key_text[key], value)
+                  : rcgc_dict_set(dict, key_text[key], value);
     if (at >= 0 && r != 0) fail("rcgc_dict_set of an existing key failed");
     if (r != 0) {
-        expect_nomem("rcgc_dict_set", before);
+        expect_nomem(steal ? "rcgc_dict_set_steal" : "rcgc_dict_set", before);
     } else if (at < 0) {
         s = held_shadow(dict, SH_DICT);
+        s->changes++;
         at = dict_find(s, key);          /* a callback during the growth may have set it */
         if (at >= 0) {
             s->items[at] = value;
@@ -1320,6 +1379,51 @@ static void op_hook(unsigned a, unsigned b, unsigned c)
     hook.action = (uint8_t)(c % NACTIONS);
     hook.action_arg = (uint8_t)(a >> 2 | c << 6);
     rcgc_set_alloc_hook(alloc_hook, &hook);
+}
+
+/* Walk a held list or dict with rcgc_list_next / rcgc_dict_next and run an
+   action between two steps (after step `at`, 1..8), as a loop body that
+   allocates runs a collection's finalizers and callbacks: it may change the
+   container, or anything else.  The walk must go on exactly as the shadow
+   says while the model saw no change of the container, and end with EAGAIN
+   once it did. */
+static void op_walk(void *obj, unsigned at, unsigned action, unsigned arg)
+{
+    shadow *s = obj ? shadow_of(obj) : NULL;
+    if (!s || (s->kind != SH_LIST && s->kind != SH_DICT)) return;
+    bool list = s->kind == SH_LIST;
+    const char *name = list ? "rcgc_list_next" : "rcgc_dict_next";
+    int mark = npins;
+    pin(obj);
+    unsigned changes = s->changes;
+    size_t pos = 0, step = 0;
+    at = at % 8 + 1;
+    for (;;) {
+        if (step == at) act(action, arg);
+        s = shadow_of(obj);   /* pinned: still there */
+        bool changed = s->changes != changes;
+        void *item = NULL;
+        const char *key = NULL;
+        errno = EINVAL;
+        bool more = list ? rcgc_list_next(obj, &pos, &item)
+                         : rcgc_dict_next(obj, &pos, &key, &item);
+        if (changed) {
+            if (more) fail("%s goes on after the container changed", name);
+            expect_errno(name, EAGAIN);
+            break;
+        }
+        if (!more) {
+            expect_errno(name, 0);
+            if (step != s->len) fail("%s ended after %zu of %zu entries", name, step, s->len);
+            break;
+        }
+        if (step >= s->len) fail("%s yields more than %zu entries", name, s->len);
+        if (item != s->items[step] || (!list && strcmp(key, key_text[s->keys[step]]) != 0))
+            fail("%s step %zu yields \"%s\" %p, expected %p", name, step, key ? key : "",
+                 item, s->items[step]);
+        step++;
+    }
+    unpin_to(mark);
 }
 
 static void op_weak_read(void *wr, unsigned b)
@@ -1917,10 +2021,17 @@ static const char *print_all_keys(const rcgc_snapshot *s, size_t limit)
 
 static const char *const patterns[4] = {"*", "*.c", "*fuzz_api*", "no-such-file"};
 
+/* Snapshots an outer op_snapshot is reading: the sink's actions may not free
+   or filter them under it, as a program does not free what it is printing
+   (found once owned weakref args gave the fuzzer's inputs more actions). */
+static int snaps_busy;
+
 static void op_snapshot(unsigned a, unsigned b, unsigned c)
 {
     observed o;
     rcgc_snapshot **s = &snaps[b & 1], *other = snaps[!(b & 1)];
+    if (snaps_busy && (a % 6 == 0 || a % 6 == 3)) return;
+    snaps_busy++;
     switch (a % 6) {
     case 0: {
         observe(&o, "rcgc_snapshot_take");
@@ -2014,6 +2125,7 @@ static void op_snapshot(unsigned a, unsigned b, unsigned c)
         break;
     }
     }
+    snaps_busy--;
 }
 
 static int regions_open;
@@ -2239,6 +2351,14 @@ enum {
     OP_MONITOR, OP_TRACE, OP_SNAPSHOT, OP_REGION, OP_CAPTURE, OP_TOOL_SINK, NOPS
 };
 
+/* In the operand that names the slot (which reads only its low 4 bits), the
+   top bit picks the variant issue 9 added, so that the opcodes, and with
+   them the meaning of the committed corpus, stay as they were:
+   list_append, list_set, dict_set: the *_steal store; weakref_new: an
+   owned arg (rcgc_weakref_new_with_release); list_get, dict_get: a walk
+   with an action between two steps (op_walk). */
+#define ISSUE9_BIT 0x80u
+
 static const char *const op_names[NOPS] = {
     "new", "list_new", "dict_new", "release", "copy", "link",
     "list_append", "list_set", "list_pop", "list_remove", "list_clear", "list_get",
@@ -2264,17 +2384,23 @@ static void run_op(unsigned op, unsigned a, unsigned b, unsigned c)
         }
         break;
     case OP_LINK: op_link(slot_obj(a), b, item_of(c)); break;
-    case OP_LIST_APPEND: op_list_append(slot_obj(a), item_of(b)); break;
-    case OP_LIST_SET: op_list_set(slot_obj(a), b % 20, item_of(c)); break;
+    case OP_LIST_APPEND: op_list_append(slot_obj(a), item_of(b), a & ISSUE9_BIT); break;
+    case OP_LIST_SET: op_list_set(slot_obj(a), b % 20, item_of(c), a & ISSUE9_BIT); break;
     case OP_LIST_POP: op_list_pop(slot_obj(a), b % 20); break;
     case OP_LIST_REMOVE: op_list_remove(slot_obj(a), b % 20); break;
     case OP_LIST_CLEAR: op_clear(slot_obj(a), SH_LIST); break;
-    case OP_LIST_GET: op_list_get(slot_obj(a), b % 20, c & 1); break;
-    case OP_DICT_SET: op_dict_set(slot_obj(a), (int)(b % NKEYS), slot_obj(c)); break;
+    case OP_LIST_GET:
+        if (a & ISSUE9_BIT) op_walk(slot_obj(a), b, c, (b >> 3) | (a << 5));
+        else op_list_get(slot_obj(a), b % 20, c & 1);
+        break;
+    case OP_DICT_SET: op_dict_set(slot_obj(a), (int)(b % NKEYS), slot_obj(c), a & ISSUE9_BIT); break;
     case OP_DICT_DEL: op_dict_del(slot_obj(a), (int)(b % NKEYS)); break;
-    case OP_DICT_GET: op_dict_get(slot_obj(a), (int)(b % NKEYS), c & 1); break;
+    case OP_DICT_GET:
+        if (a & ISSUE9_BIT) op_walk(slot_obj(a), b, c, (b >> 3) | (a << 5));
+        else op_dict_get(slot_obj(a), (int)(b % NKEYS), c & 1);
+        break;
     case OP_DICT_CLEAR: op_clear(slot_obj(a), SH_DICT); break;
-    case OP_WEAKREF_NEW: op_weakref_new(slot_obj(a), b, c); break;
+    case OP_WEAKREF_NEW: op_weakref_new(slot_obj(a), b, c, a & ISSUE9_BIT); break;
     case OP_WEAKREF_READ: op_weak_read(slot_obj(a), b); break;
     case OP_COLLECT: op_collect(a % 8 == 7 ? 3 : a % 8 == 6 ? -1 : (int)(a % 3)); break;
     case OP_ENABLE:
@@ -2404,6 +2530,9 @@ static void end_of_input(void)
     free(nodes);
     rcgc_collect(2);
     if (rcgc_garbage_count()) fail("%zu uncollectable objects at the end", rcgc_garbage_count());
+    for (unsigned id = 0; id < cb_next; id++)
+        if (rel_owned[id] && rel_calls[id] != 1)
+            fail("arg %u released %u times, every weakref gone", id, rel_calls[id]);
     if (registry) fail("%zu nodes left at the end, first <%s %p> count %zu", registry_len,
                        rcgc_typeof(registry)->name, (void *)registry, rcgc_refcount(registry));
     /* Every watched object died: the check forgets them all. */

@@ -33,6 +33,9 @@ ACT = actions()
 # node types: 0 leaf, 1 clearless, 2 leaf_c, 3 node, 4 leaf_del, 5 clearless_del,
 # 6 leaf_c_del, 7 node_del, 8 long name
 NODE, NODE_DEL, CLEARLESS, LONG = 3, 7, 1, 8
+# In the slot operand of list_append, list_set, dict_set and weakref_new: the
+# steal / owned-arg variant; of list_get and dict_get: a walk (fuzz_api.c).
+V9 = 0x80
 
 
 def prog(*ops):
@@ -198,6 +201,33 @@ SEEDS = {
         ("tool_sink", ACT["ACT_DECREF"], 0), ("why_alive", 1), ("census", 2, 0),
         ("tool_sink", ACT["ACT_NEW"], 3), ("watch", 1, 2), ("release", 1), ("watch", 1, 3),
         ("tool_sink", ACT["ACT_TOOL"], 1 | 8 * 1), ("leak_report",)],
+    "steal": [("list_new",), ("dict_new",), new(0), ("list_append", 0 | V9, 2),
+              ("list_append", 0 | V9, 16), ("list_set", 0 | V9, 1, 2),
+              ("list_set", 0 | V9, 9, 2), ("dict_set", 1 | V9, 1, 2),
+              ("dict_set", 1 | V9, 1, 0), ("hook", 3), ("list_append", 0 | V9, 2),
+              ("dict_set", 1 | V9, 5, 2), ("hook", 1, 0, 0), ("dict_set", 1 | V9, 6, 2),
+              ("hook", 0), ("release", 0), ("release", 1), ("collect", 2)],
+    # owned args: the weakref dies first; the referent first (callback, then
+    # release); the weakref garbage in a cycle; refused allocations
+    "weakref_owned": [new(NODE), ("weakref_new", 0 | V9, 1, 3), ("release", 1),
+                      ("weakref_new", 0 | V9, 1 | ACT["ACT_NEW"] << 2, ACT["ACT_COLLECT"] << 3),
+                      ("release", 0), ("weakref_read", 1, 1), ("release", 1)] +
+                     cycle(NODE)[:4] + [("weakref_new", 0 | V9, 1, 2), ("link", 1, 1, 2),
+                                        ("release", 2), ("release", 0), ("release", 1),
+                                        ("collect", 2), new(NODE), ("hook", 3),
+                                        ("weakref_new", 0 | V9, 1), ("hook", 1, 0),
+                                        ("weakref_new", 0 | V9, 1), ("hook", 0),
+                                        ("release", 0)],
+    # walks with an action between two steps: one that changes the walked
+    # container, one that does not, and a collection whose finalizer does
+    "walk": [("list_new",), ("dict_new",), new(0)] +
+            [("list_append", 0, 2)] * 4 + [("dict_set", 1, k, 2) for k in range(4)] +
+            [("list_get", 0 | V9, 1, ACT["ACT_APPEND"]), ("list_get", 0 | V9, 2, 0),
+             ("dict_get", 1 | V9, 1, ACT["ACT_DICT_DEL"]), ("dict_get", 1 | V9, 0, 0),
+             ("dict_get", 1 | V9, 2, ACT["ACT_DICT_SET"]),
+             new(NODE_DEL, ACT["ACT_DICT_DEL"], 1 | 1 << 4), ("link", 3, 0, 3), ("release", 3),
+             ("dict_get", 1 | V9, 1, ACT["ACT_COLLECT"]), ("list_get", 0 | V9, 0, ACT["ACT_LIST_CLEAR"]),
+             ("release", 0), ("release", 1), ("collect", 2)],
     "act_tool": [("trace", 0, 1)] + [
         op for k in range(8) for op in
         [new(NODE_DEL, ACT["ACT_TOOL"], k), ("link", 0, 0, 0), ("release", 0)]] +
