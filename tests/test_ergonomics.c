@@ -394,3 +394,32 @@ TEST(weakref_with_release_releases_arg_when_it_fails)
     rcgc_decref(n);
     quiet_end();
 }
+
+TEST(weakref_release_runs_once_at_heap_teardown)
+{
+    /* held by the program at teardown: one weakref whose referent is held
+       too (its callback runs, then its release), one whose referent died
+       first (callback long done), one without callback */
+    rcgc_heap *h = rcgc_heap_new();
+    CHECK(h != NULL);
+    rcgc_heap *was = rcgc_heap_enter(h);
+    events_reset();
+    node *kept = new_node(&plain_type, 1), *gone = new_node(&plain_type, 2);
+    ctx c = {1, 0, 0}, d = {2, 0, 0}, e = {3, 0, 0};
+    void *w1 = rcgc_weakref_new_with_release(kept, callback_reads_arg, &c, release_ctx);
+    void *w2 = rcgc_weakref_new_with_release(gone, callback_reads_arg, &d, release_ctx);
+    void *w3 = rcgc_weakref_new_with_release(kept, NULL, &e, release_ctx);
+    CHECK(w1 && w2 && w3);
+    rcgc_decref(gone);
+    CHECK_STR(events, "cb2 ");
+    CHECK(rcgc_heap_enter(was) == h);
+    CHECK_EQ(rcgc_heap_destroy(h), 0);
+    CHECK_EQ(c.called, 1);
+    CHECK_EQ(c.released, 1);
+    CHECK_EQ(d.called, 1);
+    CHECK_EQ(d.released, 1);
+    CHECK_EQ(e.released, 1);
+    /* the teardown's callbacks first, then the weakrefs freed, each
+       releasing its arg after its own callback */
+    CHECK_STR(events, "cb2 cb1 rel1 rel2 rel3 ");
+}

@@ -1076,8 +1076,9 @@ static void count_stolen_death(void *self)
     node_clear(self);
     stolen_deaths++;
 }
-static const rcgc_type stolen_type = {"stolen", sizeof(node), node_traverse, node_clear, NULL,
-                                      count_stolen_death};
+static const rcgc_type stolen_type = {.name = "stolen", .size = sizeof(node),
+                                      .traverse = node_traverse, .clear = node_clear,
+                                      .destroy = count_stolen_death};
 static void release_counted(void *arg)
 {
     CHECK(arg == &args_released);
