@@ -38,11 +38,12 @@ static bool allowed(rcgc_state *S, size_t size)
        does, as if the allocation hook collected each time it is asked. */
     rcgc__stress_collect();
 #endif
-    if (S->alloc_hook && !S->alloc_hook(size, S->alloc_hook_arg)) {
-        errno = ENOMEM;
-        return false;
-    }
-    return true;
+    if (!S->alloc_hook) return true;
+    S->calling_out++;
+    bool allow = S->alloc_hook(size, S->alloc_hook_arg);
+    S->calling_out--;
+    if (!allow) errno = ENOMEM;
+    return allow;
 }
 
 static void *allocate(size_t size, bool zeroed, bool ask)

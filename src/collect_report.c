@@ -39,13 +39,15 @@ static void vprint_to(rcgc_write_fn out, void *arg, const char *fmt, va_list ap)
         }
     }
     va_end(again);
+    rcgc_state *S = state();
     if (!out) {
-        rcgc_state *S = state();
         out = S->output;
         arg = S->output_arg;
     }
     if (out) {
+        S->calling_out++;
         out(line, arg);
+        S->calling_out--;
     } else {
         fputs(line, stderr);
         fflush(stderr);

@@ -210,7 +210,10 @@ static int snapshot_take(snapshot *snap, int generation, keep_fn keep, const voi
 static int snapshot_visit(snapshot *snap, rcgc_visit_fn fn, void *arg)
 {
     int r = 0;
+    rcgc_state *S = state();
+    S->calling_out++;
     for (size_t i = 0; i < snap->len && r == 0; i++) r = fn(snap->items[i], arg);
+    S->calling_out--;
     for (size_t i = 0; i < snap->len; i++) rcgc_decref(snap->items[i]);
     rcgc__free(snap->items, snap->cap * sizeof *snap->items);
     return r;
@@ -258,7 +261,12 @@ int rcgc_get_referents(const void *obj, rcgc_visit_fn fn, void *arg)
     }
     RCGC_CHECK_OBJECT(obj, "rcgc_get_referents");
     const rcgc_type *t = head_type(head_of(obj));
-    return t->traverse ? t->traverse((void *)obj, fn, arg) : 0;
+    if (!t->traverse) return 0;
+    rcgc_state *S = state();
+    S->calling_out++;
+    int r = t->traverse((void *)obj, fn, arg);
+    S->calling_out--;
+    return r;
 }
 
 /* ---- freezing ---------------------------------------------------------------- */

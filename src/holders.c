@@ -123,7 +123,9 @@ int rcgc_get_holders(rcgc_visit_fn fn, void *arg)
     restore_links(S);
     for (size_t i = 0; i < n; i++) rcgc_incref(holders[i]);
     int r = 0;
+    S->calling_out++;
     for (size_t i = 0; i < n && r == 0; i++) r = fn(holders[i], arg);
+    S->calling_out--;
     for (size_t i = 0; i < n; i++) rcgc_decref(holders[i]);
     rcgc__own_free(holders);
     return r;

@@ -291,7 +291,7 @@ typedef struct monitor monitor;
 void rcgc__monitor_sample(rcgc_state *S);
 
 /* weakref.c */
-void rcgc__weakrefs_clear_and_call(void *obj);   /* dealloc path */
+void rcgc__weakrefs_clear_and_call(void *obj);   /* dealloc path, teardown */
 /* Collection path: clear every weakref to obj; chain those that must call
    back (alive, not themselves garbage) on `to_call`, each with a new ref,
    and move them to generation `old`.  call_back runs the chain's callbacks

@@ -16,10 +16,13 @@
  *   1. a full collection, with the callbacks of rcgc_callback_add;
  *   2. every finalizer that has not run yet runs, once, in the order the
  *      objects were made (generation lists, then untracked objects);
- *   3. the weakrefs to every object are cleared and their callbacks run;
+ *   3. the weakrefs to every object are cleared and their callbacks run
+ *      (those the callbacks make to it as well);
  *   4. the garbage list lets go, and every object's clear runs (once: one
- *      that only the teardown still holds is cleared by its deallocation),
- *      which frees whatever only other objects held;
+ *      that only the teardown still holds is cleared by its deallocation;
+ *      a weakref whose referent lives waits for the next round's step 3,
+ *      so that its callback runs), which frees whatever only other objects
+ *      held;
  *   5. what is still alive (held by the program, or a cycle of types
  *      without clear) is pinned, its destroy runs, and it is freed;
  *   6. the tools' tables and the heap's own memory are released.
@@ -34,6 +37,10 @@
  *      time, which the program ensures).
  *  H3  all_heaps lists every heap made and not destroyed, the default one
  *      once it exists; heaps_lock guards the list and the links.
+ *  H4  busy(): user code runs in the heap, called by an operation that
+ *      goes on in it (a collection, a deallocation, a finalizer, the
+ *      teardown, or calling_out: the allocation hook, an output sink, an
+ *      inspection visitor); rcgc_heap_enter and rcgc_heap_destroy refuse.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -196,7 +203,7 @@ static void give_up(rcgc_state *S)
 static bool busy(const rcgc_state *S)
 {
     return S->collecting || S->dealloc_depth || S->plain_depth || S->finalizing ||
-           S->tearing_down;
+           S->tearing_down || S->calling_out;
 }
 static bool busy_here(const rcgc_state *S)
 {
@@ -274,16 +281,22 @@ static void run_finalizer(void *obj)
     head_type(h)->finalize(obj);
 }
 
+/* obj is alive (the walk holds it, or it is pinned): a callback may make
+   new weakrefs to it, and those call back as well. */
 static void clear_weakrefs(void *obj)
 {
-    if (has_weakrefs(head_of(obj))) rcgc__weakrefs_clear_and_call(obj);
+    while (has_weakrefs(head_of(obj))) rcgc__weakrefs_clear_and_call(obj);
 }
 
 /* One that only the walk holds dies when the walk lets go, and its
-   deallocation clears it: clear runs once. */
+   deallocation clears it: clear runs once.  A weakref whose referent is
+   alive was made by user code after step 3 passed that referent; its clear
+   would drop the callback, which the next round's step 3 runs first. */
 static void run_clear(void *obj)
 {
-    if (head_of(obj)->refcnt > 1) head_type(head_of(obj))->clear(obj);
+    obj_head *h = head_of(obj);
+    if (head_type(h) == &rcgc_weakref_type && rcgc_weakref_peek(obj)) return;
+    if (h->refcnt > 1) head_type(h)->clear(obj);
 }
 
 /* A count no decref can bring to zero: step 5's objects die by the

@@ -127,6 +127,11 @@ typedef struct rcgc_heap {
     _Atomic(uintptr_t) owner;       /* the thread using it (its token), 0: none; H2 */
     bool is_default;
     bool tearing_down;              /* in rcgc_heap_destroy / rcgc_shutdown */
+    /* User code that rcgc is running outside collections and deallocations
+       (the allocation hook, output sinks, inspection visitors): the call
+       goes on in this heap when it returns, so the heap is busy (state.c,
+       H4). */
+    unsigned calling_out;
     struct rcgc_heap *next_heap;    /* all heaps, for the debug checks and exit */
 
 #ifdef RCGC_DEBUG

@@ -384,9 +384,11 @@ void rcgc__weakrefs_clear_and_call(void *obj)
         rcgc__weakref_run_callback(wr);
         rcgc_decref(wr);
     }
-    /* A callback may have made new weakrefs to the dying object: clear those
-       without calling back, as CPython does for weakrefs made in __del__. */
-    while (head_of(obj)->type_bits & TYPE_BIT_HAS_WEAKREFS)
+    /* A callback may have made new weakrefs to the object.  A dying one
+       (count 0): clear those without calling back, as CPython does for
+       weakrefs made in __del__.  A live one (heap teardown, which holds it)
+       keeps them, for the teardown to clear and call back too. */
+    while (head_of(obj)->refcnt == 0 && (head_of(obj)->type_bits & TYPE_BIT_HAS_WEAKREFS))
         for (weakref *wr = take_list(obj); wr; wr = unhook(wr)) {}
 }
 

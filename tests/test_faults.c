@@ -31,6 +31,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 
+#include "internal.h"   /* state()->own_refusal: rcgc's own allocations */
 #include "nodes.h"
 #include "rcgc_tools.h"
 
@@ -1065,6 +1066,168 @@ static void traces_with_frames(void)
     rcgc_trace_stop();
 }
 
+/* ---- heaps ------------------------------------------------------------------------- */
+
+/* Nodes of these types count their births (made_in_heap, by the scenario)
+   and their ends (destroy): a teardown must end every one, under refusals
+   too.  The finalizer allocates, as teardown runs it. */
+static size_t made_in_heap, ended_in_heap;
+static void counted_destroy(void *self)
+{
+    (void)self;
+    ended_in_heap++;
+}
+static void counted_release_destroy(void *self)   /* types without clear */
+{
+    node_clear(self);
+    ended_in_heap++;
+}
+static const rcgc_type counted_type = {.name = "counted", .size = sizeof(node),
+                                       .traverse = node_traverse, .clear = node_clear,
+                                       .destroy = counted_destroy};
+static const rcgc_type counted_clearless_type = {.name = "counted_clearless",
+                                                 .size = sizeof(node),
+                                                 .traverse = node_traverse,
+                                                 .destroy = counted_release_destroy};
+static void heap_finalize(void *self)
+{
+    node *n = self;
+    finalized++;
+    node *child = GOT(new_node(&counted_type, 100 + n->id));
+    if (child) {
+        made_in_heap++;
+        link_slot(n, 2, child);
+        drop(child);
+    }
+    void *l = GOT(rcgc_list_new());
+    if (l) DID(rcgc_list_append(l, self));
+    drop(l);
+}
+static const rcgc_type counted_del_type = {.name = "counted_del", .size = sizeof(node),
+                                           .traverse = node_traverse, .clear = node_clear,
+                                           .finalize = heap_finalize,
+                                           .destroy = counted_destroy};
+/* Without traverse: on the untracked list, its slots let go by destroy. */
+static const rcgc_type counted_leaf_type = {.name = "counted_leaf", .size = sizeof(node),
+                                            .finalize = heap_finalize,
+                                            .destroy = counted_release_destroy};
+
+static node *counted_new(const rcgc_type *t, int id)
+{
+    node *n = GOT(new_node(t, id));
+    if (n) made_in_heap++;
+    return n;
+}
+
+/* A heap of its own with the run's refusals (the hook is per heap),
+   automatic collection off as in every scenario. */
+static rcgc_heap *enter_new_heap(rcgc_heap *h)
+{
+    rcgc_heap *was = rcgc_heap_enter(h);
+    CHECK(was != NULL);
+    rcgc_set_alloc_hook(fault_hook, NULL);
+    rcgc_disable();
+    made_in_heap = ended_in_heap = finalized = wr_callbacks = 0;
+    return was;
+}
+
+/* Everything teardown has to end, built under refusals, then the heap
+   destroyed with the refusals still on: finalizers and weakref callbacks
+   that allocate run in the teardown and see ENOMEM, and every node ends,
+   whatever was refused. */
+static void heap_teardown(void)
+{
+    rcgc_heap *h = rcgc_heap_new();
+    CHECK(h != NULL);
+    if (!h) return;
+    rcgc_heap *was = enter_new_heap(h);
+    size_t rounds = sized(6, 3), weakrefs = 0;
+    void *list = GOT(rcgc_list_new());   /* held: the objects it holds stay alive */
+    for (size_t i = 0; i < rounds; i++) {
+        int id = 10 * (int)i;
+        /* held: a cycle with a finalizer and a weakref with a callback */
+        node *a = counted_new(&counted_del_type, id), *b = counted_new(&counted_type, id + 1);
+        if (a && b) {
+            link_slot(a, 0, b);
+            link_slot(b, 0, a);
+        }
+        if (a && list) DID(rcgc_list_append(list, a));
+        if (a && GOT(rcgc_weakref_new(a, allocating_callback, NULL))) weakrefs++;
+        drop(b);
+        /* dropped: a cycle no clear breaks, and a weakref to it */
+        node *c = counted_new(&counted_clearless_type, id + 2);
+        node *d = counted_new(&counted_clearless_type, id + 3);
+        if (c && d) {
+            link_slot(c, 0, d);
+            link_slot(d, 0, c);
+        }
+        if (c && GOT(rcgc_weakref_new(c, allocating_callback, NULL))) weakrefs++;
+        drop(c);
+        drop(d);
+        /* held: a leaf with a finalizer, an untracked node */
+        (void)counted_new(&counted_leaf_type, id + 4);
+        node *u = counted_new(&counted_type, id + 5);
+        if (u) rcgc_untrack(u);
+        if (i == rounds / 2) rcgc_freeze();
+    }
+    /* garbage the program never clears */
+    rcgc_set_debug(RCGC_DEBUG_SAVEALL);
+    node *g = counted_new(&counted_del_type, 900), *g2 = counted_new(&counted_type, 901);
+    if (g && g2) link_slot(g, 0, g2);
+    drop(g2);
+    drop(g);
+    rcgc_collect(2);
+    (void)list;
+    CHECK(rcgc_heap_enter(was) == h);
+    CHECK_EQ(rcgc_heap_destroy(h), 0);
+    CHECK(rcgc_heap_current() == was);
+    CHECK_EQ(ended_in_heap, made_in_heap);
+    CHECK_EQ(wr_callbacks, weakrefs);   /* every weakref was held: each called back */
+}
+
+/* rcgc_heap_new's struct is rcgc's own memory, which the hook never sees:
+   state()->own_refusal refuses it when the run refuses this point, counted
+   as one allocation. */
+static rcgc_heap *counted_heap_new(void)
+{
+    mark();
+    size_t n = ++F.calls;
+    if (F.fail_at && (n == F.fail_at || (F.persistent && n > F.fail_at))) {
+        F.refused++;
+        state()->own_refusal = 1;
+    }
+    rcgc_heap *h = got(rcgc_heap_new(), "rcgc_heap_new()", __LINE__);
+    CHECK_EQ(state()->own_refusal, 0);
+    return h;
+}
+
+/* Heaps made (or refused) one after another, each with a cycle, a weakref
+   and a finalizer, destroyed from outside or from inside. */
+static void heaps_made_and_destroyed(void)
+{
+    rcgc_heap *home = rcgc_heap_current();
+    size_t heaps = sized(4, 2);
+    for (size_t i = 0; i < heaps; i++) {
+        rcgc_heap *h = counted_heap_new();
+        CHECK(rcgc_heap_current() == home);
+        if (!h) continue;
+        CHECK(enter_new_heap(h) == home);
+        node *a = counted_new(&counted_del_type, (int)i);
+        node *b = counted_new(&counted_clearless_type, (int)i + 1);
+        if (a && b) {
+            link_slot(a, 0, b);
+            link_slot(b, 0, a);
+        }
+        void *wr = a ? GOT(rcgc_weakref_new(a, allocating_callback, NULL)) : NULL;
+        drop(b);
+        if (i % 2) CHECK(rcgc_heap_enter(home) == h);
+        CHECK_EQ(rcgc_heap_destroy(h), 0);   /* from inside: the thread goes home */
+        CHECK(rcgc_heap_current() == home);
+        CHECK_EQ(ended_in_heap, made_in_heap);
+        CHECK_EQ(wr_callbacks, wr != NULL);
+    }
+}
+
 /* ---- the driver ------------------------------------------------------------------- */
 
 /* The *_steal stores and weakrefs that own their arg (issue 9): whatever is
@@ -1160,6 +1323,8 @@ static const fault_scenario scenarios[] = {
     {"snapshots", snapshots},
     {"traces_with_frames", traces_with_frames},
     {"steal_stores_and_owned_args", steal_stores_and_owned_args},
+    {"heap_teardown", heap_teardown},
+    {"heaps_made_and_destroyed", heaps_made_and_destroyed},
 };
 enum { NSCENARIOS = sizeof scenarios / sizeof scenarios[0] };
 

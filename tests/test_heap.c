@@ -8,6 +8,7 @@
 #include "rcgc_tools.h"
 #include "internal.h"   /* state()->own_refusal: the ENOMEM path */
 #include "nodes.h"
+#include "rcgc_tools.h"
 
 /* A node that logs its finalizer, clear and destroy. */
 static void log_finalize(void *self) { event("fin%d ", ((node *)self)->id); }
@@ -182,6 +183,58 @@ TEST(untracked_frozen_garbage_and_clearless_objects_are_ended_too)
     (void)frozen, (void)held;
 }
 
+/* A clear that teardown runs (step 4) makes a weakref with a callback to an
+   object the program holds: that callback runs too, as step 3's did, before
+   the weakref's own clear could drop it (found by the fuzzer). */
+static node *weak_target;
+static bool weakref_made;
+static void weakref_making_clear(void *self)
+{
+    log_clear(self);
+    if (weakref_made) return;
+    weakref_made = true;
+    (void)rcgc_weakref_new(weak_target, weak_event, (void *)7);   /* held by the program */
+}
+static const rcgc_type weakref_making_type = {.name = "weakmaker", .size = sizeof(node),
+                                              .traverse = node_traverse,
+                                              .clear = weakref_making_clear,
+                                              .destroy = log_destroy};
+
+TEST(a_weakref_made_during_teardown_calls_back_too)
+{
+    rcgc_heap *h = rcgc_heap_new();
+    rcgc_heap *was = rcgc_heap_enter(h);
+    weak_target = new_node(&leaf_type, 1);
+    (void)new_node(&weakref_making_type, 2);
+    weakref_made = false;
+    events_reset();
+    rcgc_heap_enter(was);
+    CHECK_EQ(rcgc_heap_destroy(h), 0);
+    CHECK_STR(events, "fin1 clr2 cb7 clr2 des1 des2 ");
+}
+
+/* A weakref callback run by the teardown makes a new weakref with a callback
+   to the same referent, which the program holds: it calls back too (found
+   by the fuzzer; a dying referent's new weakrefs are cleared silently). */
+static void rearming_callback(void *wr, void *arg)
+{
+    weak_event(wr, arg);
+    if ((size_t)arg < 3)
+        (void)rcgc_weakref_new(weak_target, rearming_callback, (void *)((size_t)arg + 1));
+}
+
+TEST(a_weakref_made_by_a_teardown_callback_calls_back_too)
+{
+    rcgc_heap *h = rcgc_heap_new();
+    rcgc_heap *was = rcgc_heap_enter(h);
+    weak_target = new_node(&leaf_type, 1);
+    (void)rcgc_weakref_new(weak_target, rearming_callback, (void *)1);
+    events_reset();
+    rcgc_heap_enter(was);
+    CHECK_EQ(rcgc_heap_destroy(h), 0);
+    CHECK_STR(events, "fin1 cb1 cb2 cb3 des1 ");
+}
+
 /* ---- refusals ---------------------------------------------------------------------- */
 
 static int destroy_result, destroy_errno, enter_errno;
@@ -224,6 +277,76 @@ TEST(destroy_from_user_code_running_in_that_heap_is_refused)
     CHECK_EQ(destroy_errno, EBUSY);
     CHECK_EQ(enter_errno, EBUSY);
     CHECK_EQ(rcgc_heap_destroy(other_heap), 0);
+}
+
+/* User code that rcgc runs outside a collection or a deallocation is in
+   the heap too: the allocation hook, the output sink, the visitors of
+   get_objects, get_referents and get_holders.  Leaving or destroying the
+   heap there would pull it from under the running call (the fuzzer found
+   a destroy from the hook that freed the heap inside rcgc_list_new). */
+static const char *from;
+static void try_leave_and_destroy(void)
+{
+    errno = 0;
+    bool refused = rcgc_heap_enter(NULL) == NULL && errno == EBUSY;
+    errno = 0;
+    int r = rcgc_heap_destroy(rcgc_heap_current());
+    event(from, refused && r == -1 && errno == EBUSY);
+}
+static bool destroying_hook(size_t size, void *arg)
+{
+    (void)size, (void)arg;
+    try_leave_and_destroy();
+    return true;
+}
+static void destroying_sink(const char *line, void *arg)
+{
+    (void)line, (void)arg;
+    try_leave_and_destroy();
+}
+static int destroying_visit(void *obj, void *arg)
+{
+    (void)obj, (void)arg;
+    try_leave_and_destroy();
+    return 1;   /* one is enough */
+}
+
+TEST(heaps_cannot_be_left_or_destroyed_from_hooks_sinks_and_visitors)
+{
+    rcgc_heap *h = rcgc_heap_new();
+    rcgc_heap *was = rcgc_heap_enter(h);
+    node *a = new_node(&plain_type, 1);
+    link_slot(a, 0, a);
+    events_reset();
+    from = "hook%d ";
+    rcgc_set_alloc_hook(destroying_hook, NULL);
+    void *list = rcgc_list_new();
+    rcgc_set_alloc_hook(NULL, NULL);
+    from = "objects%d ";
+    CHECK_EQ(rcgc_get_objects(-1, destroying_visit, NULL), 1);
+    from = "referrers%d ";
+    CHECK_EQ(rcgc_get_referrers(a, destroying_visit, NULL), 1);
+    from = "referents%d ";
+    CHECK_EQ(rcgc_get_referents(a, destroying_visit, NULL), 1);
+    from = "holders%d ";
+    CHECK_EQ(rcgc_get_holders(destroying_visit, NULL), 1);
+    from = "tool%d ";
+    CHECK_EQ(rcgc_census(NULL, 0), 2);
+    rcgc_show_most_common_types(1, destroying_sink, NULL);
+    from = "output%d ";
+    rcgc_set_output(destroying_sink, NULL);
+    rcgc_set_debug(RCGC_DEBUG_STATS);
+    CHECK_EQ(rcgc_collect(0), 0);   /* four lines */
+    rcgc_set_debug(0);
+    rcgc_set_output(NULL, NULL);
+    /* (1: both refused with EBUSY) */
+    CHECK_STR(events, "hook1 objects1 referrers1 referents1 holders1 tool1 output1 output1 "
+                      "output1 output1 ");
+    CHECK(rcgc_heap_current() == h);
+    CHECK_EQ(rcgc_list_len(list), 0);   /* the heap and its objects are all there */
+    CHECK_EQ(rcgc_refcount(a), 2);
+    rcgc_heap_enter(was);
+    CHECK_EQ(rcgc_heap_destroy(h), 0);
 }
 
 /* ---- threads ------------------------------------------------------------------------- */

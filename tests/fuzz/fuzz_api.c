@@ -60,6 +60,16 @@
  *    may be left and rcgc_memory_in_use() must equal its value before the
  *    input.  Thresholds, debug flags, hook, callbacks, output and enabled
  *    are restored, so inputs are independent.
+ *  - heaps: every input runs in a heap of its own (rcgc_heap_new + enter),
+ *    destroyed at the end: empty after the careful end above, or, when the
+ *    input says so (opcode heap_destroy), straight away on whatever the
+ *    operations left, user code acting during the teardown
+ *    (end_by_destroy).  Then every node was destroyed once, every weakref
+ *    callback owed ran once, the thread is in the default heap and that
+ *    heap's memory is unchanged.  User code and heaps (ACT_HEAP): from
+ *    every callback rcgc_heap_enter and rcgc_heap_destroy are refused with
+ *    EBUSY, during a teardown too; rcgc_heap_new works, and the heap made
+ *    is filled and destroyed at the end of the input.
  *
  * RELIABILITY.md ("Fuzzing") has the whole list and the figures.
  *
@@ -143,6 +153,7 @@ typedef struct fnode {
     struct fnode *reg_prev, *reg_next;  /* registry of live nodes */
     uint8_t fin_action, fin_arg, clear_action, clear_arg;
     bool fin_ran;                       /* its finalizer has been called */
+    bool destroyed;                     /* its destroy has been called */
     uint32_t serial;                    /* order of making, from 1 */
     uint32_t trace_session;             /* tracing session that made it, 0: none */
 } fnode;
@@ -151,6 +162,14 @@ enum { T_TRAVERSE = 1, T_CLEAR = 2, T_FINALIZE = 4, NTYPES = 9 };
 
 static fnode *registry;        /* every fnode not yet destroyed */
 static size_t registry_len;
+/* The input ends in rcgc_heap_destroy on whatever it left: teardown runs
+   finalize, clear and destroy on what the program still holds, and destroy
+   at the count of its choice (end_by_destroy). */
+static bool destroying;
+static int in_teardown;        /* rcgc_heap_destroy calls of ours running */
+static rcgc_heap *fuzz_heap;   /* each input runs in a heap of its own */
+static rcgc_heap *outer_heap;  /* the default heap, which the fuzzer never uses */
+static size_t outer_memory;    /* its rcgc_memory_in_use(), which no input changes */
 
 static int node_traverse(void *self, rcgc_visit_fn visit, void *arg)
 {
@@ -167,7 +186,8 @@ static unsigned held(const void *obj);
 static void node_clear(void *self)
 {
     fnode *n = self;
-    if (held(self)) fail("clear of <%s %p>, which the program holds", rcgc_typeof(self)->name, self);
+    if (held(self) && !in_teardown)
+        fail("clear of <%s %p>, which the program holds", rcgc_typeof(self)->name, self);
     stack_check();
     for (int i = 0; i < 3; i++) RCGC_CLEAR(n->slot[i]);
     act(n->clear_action, n->clear_arg);
@@ -180,8 +200,8 @@ static void node_finalize(void *self)
     if (n->fin_ran) fail("finalizer of <%s %p> runs a second time", rcgc_typeof(self)->name, self);
     n->fin_ran = true;
     stack_check();
-    if (held(self)) fail("finalizer of <%s %p>, which the program holds", rcgc_typeof(self)->name,
-                         self);
+    if (held(self) && !in_teardown)
+        fail("finalizer of <%s %p>, which the program holds", rcgc_typeof(self)->name, self);
     act(n->fin_action, n->fin_arg);
     if (n->fin_arg & 0x80) resurrect(self);
 }
@@ -189,7 +209,9 @@ static void node_finalize(void *self)
 static void node_destroy(void *self)
 {
     fnode *n = self;
-    if (rcgc_refcount(self) != 0 || held(self))
+    if (n->destroyed) fail("destroy of <%s %p> runs a second time", rcgc_typeof(self)->name, self);
+    n->destroyed = true;
+    if ((rcgc_refcount(self) != 0 || held(self)) && !in_teardown)
         fail("destroy of <%s %p> with count %zu", rcgc_typeof(self)->name, self, rcgc_refcount(self));
     stack_check();
     for (int i = 0; i < 3; i++) RCGC_CLEAR(n->slot[i]);   /* types without clear */
@@ -375,6 +397,30 @@ static void shadow_drop_if_unheld(void *obj)
             shadows[i].referent_let_go = true;
 }
 
+/* Weakrefs with a callback that the program holds during a teardown: each
+   must have called back by the time rcgc_heap_destroy returns, unless the
+   program let it go meanwhile (then it may die first, silently). */
+static struct {
+    void *wr;
+    int cb_id;
+} owed[NSLOTS + MAX_ACTIONS];
+static unsigned nowed;
+
+static void owe(void *wr, int cb_id)
+{
+    for (unsigned i = 0; i < nowed; i++)
+        if (owed[i].wr == wr) return;
+    if (nowed == sizeof owed / sizeof owed[0]) fail("out of owed callbacks");
+    owed[nowed].wr = wr;
+    owed[nowed++].cb_id = cb_id;
+}
+
+static void owe_no_more(void *wr)
+{
+    for (unsigned i = 0; i < nowed; i++)
+        if (owed[i].wr == wr) owed[i] = owed[--nowed];
+}
+
 static int free_slot(void)
 {
     for (int i = 0; i < NSLOTS; i++)
@@ -395,7 +441,9 @@ static int acquire(void *obj)
     bool fresh = !held(obj);
     slots[i].obj = obj;
     slots[i].type = t;
-    if (fresh) shadow_start(obj, t);
+    /* (during a teardown contents are not followed: clear runs on what the
+       program holds) */
+    if (fresh && !destroying) shadow_start(obj, t);
     return i;
 }
 
@@ -407,6 +455,7 @@ static void release(int i)
     if (!obj) return;
     slots[i].obj = NULL;
     shadow_drop_if_unheld(obj);
+    if (destroying && !held(obj)) owe_no_more(obj);
     rcgc_decref(obj);
 }
 
@@ -431,6 +480,7 @@ static void unpin_to(int mark)
     while (npins > mark) {
         void *obj = pins[--npins];
         shadow_drop_if_unheld(obj);
+        if (destroying && !held(obj)) owe_no_more(obj);
         rcgc_decref(obj);
     }
 }
@@ -498,7 +548,7 @@ enum {
     ACT_NONE, ACT_DECREF, ACT_NEW, ACT_COLLECT, ACT_WEAKREF, ACT_APPEND,
     ACT_DICT_SET, ACT_TRACK, ACT_UNTRACK, ACT_CALLBACK_ADD, ACT_CALLBACK_REMOVE,
     ACT_COPY, ACT_LIST_CLEAR, ACT_DICT_CLEAR, ACT_GARBAGE_CLEAR, ACT_INSPECT,
-    ACT_LIST_POP, ACT_DICT_DEL, ACT_FREEZE, ACT_TOOL, NACTIONS
+    ACT_LIST_POP, ACT_DICT_DEL, ACT_FREEZE, ACT_TOOL, ACT_HEAP, NACTIONS
 };
 
 static unsigned actions_left;
@@ -518,6 +568,7 @@ static void op_callback(unsigned pair, bool add);
 static void op_clear(void *obj, int kind);
 static void op_inspect(int which, void *target, unsigned mode, unsigned arg);
 static void act_tool(unsigned arg);
+static void act_heap(unsigned arg);
 
 /* Run one re-entrant action: from user code rcgc called.  errno is kept,
    as a well-behaved callback keeps it. */
@@ -554,6 +605,7 @@ static void act(unsigned action, unsigned arg)
     case ACT_DICT_DEL: op_dict_del(slot_obj(arg), (int)(arg >> 4) % NKEYS); break;
     case ACT_FREEZE: if (arg & 1) rcgc_freeze(); else rcgc_unfreeze(); break;
     case ACT_TOOL: act_tool(arg); break;
+    case ACT_HEAP: act_heap(arg); break;
     }
     depth--;
     unpin_to(mark);
@@ -879,7 +931,8 @@ static void op_weakref_new(void *referent, unsigned b, unsigned c, bool owning)
         /* (callbacks during the call may have dropped other weakrefs to it) */
         if (rcgc_weakref_count(referent) < 1) fail("rcgc_weakref_count misses a new weakref");
         int i = acquire(wr);
-        if (i >= 0) {
+        if (i >= 0 && destroying && with_cb) owe(wr, (int)id);
+        if (i >= 0 && !destroying) {
             shadow *s = shadow_of(wr);
             if (!s) fail("no shadow for a new weakref");
             s->referent = referent;
@@ -2227,6 +2280,86 @@ static void act_tool(unsigned arg)
     }
 }
 
+/* ACT_HEAP: heaps from user code, which runs in the middle of an operation
+   that goes on in its heap: rcgc_heap_enter of another heap and
+   rcgc_heap_destroy of any heap are refused with EBUSY, from every callback
+   (rcgc.h; docs/reentrancy.md), whatever the code has seen of the heap.
+   rcgc_heap_new works; the heap made is destroyed at the end of the input,
+   from the default heap, with the node made in it (from top level). */
+static rcgc_heap *made_heaps[4];
+static unsigned nmade_heaps;
+
+static void act_heap(unsigned arg)
+{
+    rcgc_heap *here = rcgc_heap_current();
+    if (here != fuzz_heap) fail("user code runs in heap %p, not the input's", (void *)here);
+    errno = 0;
+    switch (arg % 4) {
+    case 0: {
+        int r = rcgc_heap_destroy(arg & 4 ? here : fuzz_heap);
+        if (r != -1) fail("rcgc_heap_destroy of the heap user code runs in returned %d", r);
+        expect_errno("rcgc_heap_destroy from user code", EBUSY);
+        break;
+    }
+    case 1: {
+        rcgc_heap *was = rcgc_heap_enter(arg & 4 ? outer_heap : NULL);
+        if (was) fail("rcgc_heap_enter(default heap) from user code returned %p", (void *)was);
+        expect_errno("rcgc_heap_enter from user code", EBUSY);
+        break;
+    }
+    default: {
+        if (nmade_heaps == sizeof made_heaps / sizeof made_heaps[0]) break;
+        rcgc_heap *h = rcgc_heap_new();
+        if (!h) fail("rcgc_heap_new from user code failed (%s)", strerror(errno));
+        made_heaps[nmade_heaps++] = h;
+        errno = 0;
+        if (rcgc_heap_enter(h)) fail("rcgc_heap_enter(new heap) from user code succeeded");
+        expect_errno("rcgc_heap_enter(new heap) from user code", EBUSY);
+        errno = 0;
+        if (rcgc_heap_destroy(h) != -1) fail("rcgc_heap_destroy(new heap) from user code");
+        expect_errno("rcgc_heap_destroy of another heap from user code", EBUSY);
+        break;
+    }
+    }
+    if (rcgc_heap_current() != fuzz_heap) fail("user code left in another heap");
+}
+
+/* At the end of the input, in the default heap: each heap user code made,
+   with a pair of nodes (a cycle when their types traverse) and a leaf left
+   in it, destroyed from inside or from outside (by the heap's index);
+   every node made there is destroyed. */
+static void destroy_made_heaps(void)
+{
+    for (unsigned i = 0; i < nmade_heaps; i++) {
+        rcgc_heap *h = made_heaps[i];
+        if (rcgc_heap_enter(h) != outer_heap) fail("rcgc_heap_enter(heap made by user code)");
+        size_t before = registry_len;
+        fnode *a = rcgc_new(&node_types[(i + node_serial) % NTYPES]);
+        fnode *b = rcgc_new(&node_types[(i + 3 * node_serial) % NTYPES]);
+        fnode *leaf = rcgc_new(&node_types[0]);
+        if (!a || !b || !leaf) fail("rcgc_new in a new heap failed (%s)", strerror(errno));
+        register_node(a);
+        register_node(b);
+        register_node(leaf);
+        if (rcgc_typeof(a)->traverse) a->slot[0] = b;   /* our reference moves there */
+        if (rcgc_typeof(b)->traverse) {
+            rcgc_incref(a);
+            b->slot[0] = a;
+        }
+        if (!rcgc_typeof(a)->traverse) rcgc_decref(b);
+        if (i & 1) rcgc_heap_enter(outer_heap);
+        in_teardown++;
+        int r = rcgc_heap_destroy(h);
+        in_teardown--;
+        if (r != 0) fail("rcgc_heap_destroy of a heap made by user code returned %d", r);
+        if (rcgc_heap_current() != outer_heap)
+            fail("after rcgc_heap_destroy the thread is in heap %p", (void *)rcgc_heap_current());
+        if (registry_len != before)
+            fail("%zu nodes of a destroyed heap left", registry_len - before);
+    }
+    nmade_heaps = 0;
+}
+
 /* End of input: stop what the tools run, so the next input starts alike. */
 static void tools_end_of_input(void)
 {
@@ -2348,7 +2481,9 @@ enum {
     OP_CALLBACK, OP_HOOK, OP_ERRORS, OP_SINK, OP_PAIR_ARG, OP_CHAIN,
     /* rcgc_tools.h */
     OP_CENSUS, OP_HOLDERS, OP_WHY_ALIVE, OP_WATCH, OP_LEAKCHECK, OP_LEAK_REPORT, OP_DOT,
-    OP_MONITOR, OP_TRACE, OP_SNAPSHOT, OP_REGION, OP_CAPTURE, OP_TOOL_SINK, NOPS
+    OP_MONITOR, OP_TRACE, OP_SNAPSHOT, OP_REGION, OP_CAPTURE, OP_TOOL_SINK,
+    /* ends the input: rcgc_heap_destroy on whatever is left (end_by_destroy) */
+    OP_HEAP_DESTROY, NOPS
 };
 
 /* In the operand that names the slot (which reads only its low 4 bits), the
@@ -2368,6 +2503,7 @@ static const char *const op_names[NOPS] = {
     "callback", "hook", "errors", "sink", "pair_arg", "chain",
     "census", "holders", "why_alive", "watch", "leakcheck", "leak_report", "dot",
     "monitor", "trace", "snapshot", "region", "capture", "tool_sink",
+    "heap_destroy",
 };
 
 static void run_op(unsigned op, unsigned a, unsigned b, unsigned c)
@@ -2464,6 +2600,7 @@ static void run_op(unsigned op, unsigned a, unsigned b, unsigned c)
         tool_action = (uint8_t)(a % NACTIONS);
         tool_arg = (uint8_t)b;
         break;
+    case OP_HEAP_DESTROY: break;   /* the input's loop ends there */
     }
 }
 
@@ -2542,6 +2679,72 @@ static void end_of_input(void)
         fail("rcgc_check_watched at the end: %zu alive, %u lines", watched, tool_lines - lines);
 }
 
+/* The other end of an input: rcgc_heap_destroy straight away, on whatever
+   the operations left (cycles, clear-less cycles, frozen and untracked
+   objects, the garbage list, weakrefs with callbacks that act, watched
+   objects, tracing, capture, regions, monitor, hook, callbacks, sinks), from
+   inside the heap or from the default heap (a & 1).  The user code teardown
+   runs may do anything an action does; finalize, clear and destroy may now
+   run on what the program holds (destroy at any count), finalizers still
+   once.  Afterwards every node was destroyed once (the registry is empty),
+   every weakref with a callback that the program held throughout, referent
+   alive, has called back once, the thread is in the default heap, and that
+   heap's memory is what it was; ASan/LSan see any block left behind. */
+static void end_by_destroy(unsigned a)
+{
+    cur_op = -1;
+    cur_name = "heap destroy";
+    destroying = true;
+    nowed = 0;
+    for (int i = 0; i < NSLOTS; i++) {
+        shadow *s = slots[i].obj ? held_shadow(slots[i].obj, SH_WEAK) : NULL;
+        if (s && s->cb_id >= 0 && !cb_calls[s->cb_id] && rcgc_weakref_peek(s->obj))
+            owe(s->obj, s->cb_id);
+    }
+    /* Contents are no longer followed: teardown clears what the program holds. */
+    memset(shadows, 0, sizeof shadows);
+    if (a & 1 && rcgc_heap_enter(outer_heap) != fuzz_heap) fail("rcgc_heap_enter(default)");
+    unsigned starts = trk.starts;
+    in_teardown++;
+    errno = 0;
+    int r = rcgc_heap_destroy(fuzz_heap);
+    in_teardown--;
+    if (r != 0) fail("rcgc_heap_destroy returned %d (%s)", r, strerror(errno));
+    if (trk.starts == starts || trk.in_gc) fail("teardown ran no whole collection");
+    if (rcgc_heap_current() != outer_heap)
+        fail("after rcgc_heap_destroy the thread is in heap %p", (void *)rcgc_heap_current());
+    if (npins) fail("pins left after the teardown");
+    for (unsigned i = 0; i < nowed; i++)
+        if (cb_calls[owed[i].cb_id] != 1)
+            fail("weakref %d, held through the teardown: its callback ran %u times",
+                 owed[i].cb_id, cb_calls[owed[i].cb_id]);
+    if (registry || registry_len) fail("%zu nodes left after the teardown", registry_len);
+    /* Every reference of ours went with the heap; so did the tools' state,
+       callbacks, hook and sinks. */
+    memset(slots, 0, sizeof slots);
+    memset(chain, 0, sizeof chain);
+    memset(chain_wr, 0, sizeof chain_wr);
+    chain_len = 0;
+    nkeepers = 0;
+    memset(pair_registered, 0, sizeof pair_registered);
+    hook_on = false;
+    model_tracing = false;
+    capturing = false;
+    regions_open = 0;
+    leakcheck_open = false;
+    monitor_used = false;
+    rcgc_snapshot_free(snaps[0]);
+    rcgc_snapshot_free(snaps[1]);
+    snaps[0] = snaps[1] = NULL;
+    if (scratch_dir[0]) {
+        scratch_remove();
+        scratch_dir[0] = 0;
+    }
+    tool_action = 0;
+    destroying = false;
+    fuzz_heap = NULL;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -2549,6 +2752,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     read_skip_list();
     char top;
     stack_base = &top;
+    cur_op = -1;
+    cur_name = "setup";
+    outer_heap = rcgc_heap_current();
+    if (outer_heap != rcgc_heap_default()) fail("the fuzzer runs outside the default heap");
+    outer_memory = rcgc_memory_in_use();
+    fuzz_heap = rcgc_heap_new();
+    if (!fuzz_heap) fail("rcgc_heap_new failed (%s)", strerror(errno));
+    if (rcgc_heap_enter(fuzz_heap) != outer_heap) fail("rcgc_heap_enter(new heap)");
     size_t threshold[3];
     rcgc_get_threshold(threshold);
     bool enabled = rcgc_isenabled();
@@ -2578,10 +2789,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rcgc_set_output(sink, &sink_lines);
 
     size_t nops = size / 4 < MAX_OPS ? size / 4 : MAX_OPS;
+    int destroy_how = -1;
     for (size_t i = 0; i < nops; i++) {
         const uint8_t *p = data + 4 * i;
         unsigned op = p[0] % NOPS;
         if (skip_ops[op / 32] & (1u << (op % 32))) continue;
+        if (op == OP_HEAP_DESTROY) {
+            destroy_how = p[1];
+            break;
+        }
         cur_op = (int)i;
         cur_name = op_names[op];
         run_op(op, p[1], p[2], p[3]);
@@ -2589,14 +2805,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_model();
     }
 
-    end_of_input();
-    rcgc_set_threshold(threshold[0], threshold[1], threshold[2]);
-    if (enabled) rcgc_enable(); else rcgc_disable();
-    rcgc_set_debug(debug);
-    rcgc_set_output(NULL, NULL);
-    if (rcgc_callback_remove(tracker, NULL) != 0) fail("the tracker was unregistered");
-    if (rcgc_memory_in_use() != memory)
-        fail("memory in use %zu after the input, %zu before", rcgc_memory_in_use(), memory);
+    if (destroy_how >= 0) {
+        end_by_destroy((unsigned)destroy_how);
+    } else {
+        end_of_input();
+        rcgc_set_threshold(threshold[0], threshold[1], threshold[2]);
+        if (enabled) rcgc_enable(); else rcgc_disable();
+        rcgc_set_debug(debug);
+        rcgc_set_output(NULL, NULL);
+        if (rcgc_callback_remove(tracker, NULL) != 0) fail("the tracker was unregistered");
+        if (rcgc_memory_in_use() != memory)
+            fail("memory in use %zu after the input, %zu before", rcgc_memory_in_use(), memory);
+        /* Empty now: destroyed from inside, which leaves the thread in the
+           default heap. */
+        in_teardown++;
+        if (rcgc_heap_destroy(fuzz_heap) != 0) fail("rcgc_heap_destroy of an empty heap failed");
+        in_teardown--;
+        fuzz_heap = NULL;
+        if (rcgc_heap_current() != outer_heap) fail("after rcgc_heap_destroy the thread is elsewhere");
+    }
+    destroy_made_heaps();
+    if (rcgc_memory_in_use() != outer_memory)
+        fail("default heap: memory in use %zu after the input, %zu before", rcgc_memory_in_use(),
+             outer_memory);
     if (getenv("RCGC_FUZZ_STACK"))
         fprintf(stderr, "fuzz_api: deepest callback %zu bytes into the stack\n", stack_deepest);
     stack_deepest = 0;
