@@ -8,8 +8,10 @@
  * So every object is registered by address when it is made, and a pointer
  * the registry does not know is reported without reading memory near it.
  * Freed objects stay registered (as freed) while their memory waits in the
- * quarantine, poisoned, so that a late incref or decref finds the freed
- * object rather than a new one in its place.
+ * quarantine, poisoned (its magic word says FREED; the rest keeps its last
+ * contents, and nothing is marked for ASan or valgrind), so that a late
+ * incref or decref finds the freed object rather than a new one in its
+ * place.
  *
  * Invariants:
  *  D1  A registered LIVE address is the body of a live object; a FREED one
