@@ -47,7 +47,7 @@
  * reserved slot of rcgc_type a meaning (a new optional hook, for which zero
  * keeps today's behaviour).  Nothing is removed or reordered before the next
  * major version.  Internal names (rcgc__*, src/) are not part of the ABI.
- * The promise starts at 1.0.0; a 0.x release may break it.
+ * The promise starts at 1.0.0 (this version); the 0.x releases broke it.
  */
 #ifndef RCGC_H
 #define RCGC_H
@@ -61,15 +61,15 @@ extern "C" {
 
 /* The version, defined here only: CMakeLists.txt reads these three lines
    (project VERSION, the shared library's VERSION and SOVERSION). */
-#define RCGC_VERSION_MAJOR 0
-#define RCGC_VERSION_MINOR 1
+#define RCGC_VERSION_MAJOR 1
+#define RCGC_VERSION_MINOR 0
 #define RCGC_VERSION_PATCH 0
 /* 0xMMmmpp, as rcgc_version() returns it: compare with >= */
 #define RCGC_VERSION_HEX \
     ((RCGC_VERSION_MAJOR << 16) | (RCGC_VERSION_MINOR << 8) | RCGC_VERSION_PATCH)
 #define RCGC_STRINGIFY_(x) #x
 #define RCGC_STRINGIFY(x) RCGC_STRINGIFY_(x)
-/* "0.1.0" */
+/* "1.0.0" */
 #define RCGC_VERSION_STRING                                                   \
     RCGC_STRINGIFY(RCGC_VERSION_MAJOR) "." RCGC_STRINGIFY(RCGC_VERSION_MINOR) \
     "." RCGC_STRINGIFY(RCGC_VERSION_PATCH)

@@ -31,7 +31,7 @@ esac
 root=$scratch/root
 dpkg-deb -x "$deb" "$root" >"$log" 2>&1 || fail "dpkg-deb -x failed"
 for f in usr/include/rcgc.h usr/include/rcgc_tools.h usr/bin/rcgc-report \
-         usr/lib/librcgc.a usr/lib/librcgc.so.0 usr/lib/pkgconfig/rcgc.pc \
+         usr/lib/librcgc.a usr/lib/librcgc.so.1 usr/lib/pkgconfig/rcgc.pc \
          usr/lib/pkgconfig/rcgc-static.pc usr/lib/cmake/rcgc/rcgcConfig.cmake \
          usr/share/doc/rcgc/LICENSE; do
     [ -e "$root/$f" ] || fail "missing from the .deb: /$f"
