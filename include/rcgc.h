@@ -498,6 +498,45 @@ RCGC_API extern const rcgc_type rcgc_weakref_type;
 /* The allocating functions as macros that record their caller's site (see
    rcgc_new_at).  Function-like macros: the names alone, as in
    `fn = rcgc_new;` or `(rcgc_new)(type)`, still mean the functions. */
+/* Inline fast paths for the calls a program makes most.  They read the
+   object's count and type words, whose places the ABI policy fixes (the
+   count two words before the body, the type word one before, its low three
+   bits flags), and leave everything else to the functions: NULL, a count
+   reaching zero, and every call when the library is a debug build
+   (RCGC_DEBUG=ON), whose misuse checks must see each one; the library says
+   which in rcgc_inline_fast_paths.  Function-like macros, so
+   `(rcgc_incref)(obj)` and `fn = rcgc_incref` still mean the functions;
+   define RCGC_NO_INLINE to use the functions everywhere. */
+RCGC_API extern const int rcgc_inline_fast_paths;   /* 0 in debug builds */
+/* For the inline rcgc_decref only: the object's count has just reached zero. */
+RCGC_API void rcgc_dealloc_at_zero_(void *obj);
+static inline void rcgc_incref_inline_(void *obj)
+{
+    if (obj && rcgc_inline_fast_paths)
+        ((size_t *)obj)[-2]++;
+    else
+        (rcgc_incref)(obj);
+}
+static inline void rcgc_decref_inline_(void *obj)
+{
+    if (obj && rcgc_inline_fast_paths) {
+        if (--((size_t *)obj)[-2] == 0) rcgc_dealloc_at_zero_(obj);
+    } else {
+        (rcgc_decref)(obj);
+    }
+}
+static inline const rcgc_type *rcgc_typeof_inline_(const void *obj)
+{
+    if (obj && rcgc_inline_fast_paths)
+        return (const rcgc_type *)(((const size_t *)obj)[-1] & ~(size_t)7);
+    return (rcgc_typeof)(obj);
+}
+#ifndef RCGC_NO_INLINE
+#define rcgc_incref(obj) rcgc_incref_inline_(obj)
+#define rcgc_decref(obj) rcgc_decref_inline_(obj)
+#define rcgc_typeof(obj) rcgc_typeof_inline_(obj)
+#endif
+
 #ifndef RCGC_NO_SITES
 #define rcgc_new(type) rcgc_new_at((type), __FILE__, __LINE__, __func__)
 #define rcgc_weakref_new(referent, callback, arg) \

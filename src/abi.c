@@ -34,8 +34,19 @@ _Static_assert(sizeof(obj_head) - offsetof(obj_head, refcnt) == 2 * sizeof(void 
                "ABI: the count sits two words before the body");
 _Static_assert(sizeof(obj_head) - offsetof(obj_head, type_bits) == sizeof(void *),
                "ABI: the type word sits one word before the body");
+_Static_assert(TYPE_BITS_MASK == 7, "ABI: the type word's flags are its low three bits");
+_Static_assert(sizeof(size_t) == sizeof(void *) && sizeof(uintptr_t) == sizeof(size_t),
+               "ABI: the header's inline paths read both words as size_t");
 _Static_assert(RCGC_VERSION_MAJOR < 256 && RCGC_VERSION_MINOR < 256 && RCGC_VERSION_PATCH < 256,
                "RCGC_VERSION_HEX has a byte for each part");
+
+/* The header's inline paths may bypass the functions only where the
+   functions check nothing the paths skip. */
+#ifdef RCGC_DEBUG
+const int rcgc_inline_fast_paths = 0;
+#else
+const int rcgc_inline_fast_paths = 1;
+#endif
 
 unsigned rcgc_version(void)
 {

@@ -145,6 +145,11 @@ void rcgc_decref(void *obj)
     if (--h->refcnt == 0) rcgc__dealloc(h);
 }
 
+void rcgc_dealloc_at_zero_(void *obj)
+{
+    rcgc__dealloc(head_of(obj));
+}
+
 size_t rcgc_refcount(const void *obj)
 {
     if (!obj) return 0;

@@ -247,3 +247,43 @@ TEST(new_returns_enomem_when_memory_runs_out_and_heap_stays_consistent)
     CHECK_EQ(rcgc_collect(2), 1);
     quiet_end();
 }
+
+/* The header's inline paths (rcgc.h) and the functions are the same calls:
+   counts, types, NULL, and a count reaching zero. */
+static int inline_destroyed;
+static void inline_count_destroy(void *self) { (void)self; inline_destroyed++; }
+static const rcgc_type counted_type = {.name = "counted", .size = 8, .destroy = inline_count_destroy};
+
+TEST(inline_paths_agree_with_the_functions)
+{
+#ifdef RCGC_DEBUG
+    CHECK_EQ(rcgc_inline_fast_paths, 0);   /* every call reaches the checks */
+#else
+    CHECK_EQ(rcgc_inline_fast_paths, 1);
+#endif
+    inline_destroyed = 0;
+    void *obj = rcgc_new(&counted_type);
+    rcgc_incref(obj);
+    CHECK_EQ((rcgc_refcount)(obj), 2);
+    (rcgc_incref)(obj);
+    CHECK_EQ((rcgc_refcount)(obj), 3);
+    rcgc_decref(obj);
+    (rcgc_decref)(obj);
+    CHECK_EQ((rcgc_refcount)(obj), 1);
+    CHECK(rcgc_typeof(obj) == &counted_type);
+    CHECK(rcgc_typeof(obj) == (rcgc_typeof)(obj));
+    rcgc_incref(NULL);
+    rcgc_decref(NULL);
+    errno = 0;
+    CHECK(rcgc_typeof(NULL) == NULL);
+    CHECK_EQ(errno, EINVAL);
+    /* Flags in the type word (here HAS_WEAKREFS): the path masks them. */
+    void *flagged = rcgc_new(&plain_type);
+    void *wr = rcgc_weakref_new(flagged, NULL, NULL);
+    CHECK(rcgc_typeof(flagged) == &plain_type);
+    rcgc_decref(obj);                       /* to zero, inline: destroyed */
+    CHECK_EQ(inline_destroyed, 1);
+    rcgc_decref(flagged);
+    CHECK(rcgc_weakref_peek(wr) == NULL);
+    rcgc_decref(wr);
+}
