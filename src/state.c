@@ -24,7 +24,8 @@
  *      so that its callback runs), which frees whatever only other objects
  *      held;
  *   5. what is still alive (held by the program, or a cycle of types
- *      without clear) is pinned, its destroy runs, and it is freed;
+ *      without clear) is pinned, its destroy runs, and it is freed (after
+ *      the weakrefs that destroys made to it meanwhile are cleared);
  *   6. the tools' tables and the heap's own memory are released.
  * Afterwards the heap's rcgc_memory_in_use() is 0.
  *
@@ -299,6 +300,28 @@ static void run_clear(void *obj)
     if (h->refcnt > 1) head_type(h)->clear(obj);
 }
 
+/* A destroy (or a weakref's release) may make a weakref to an object of
+   this round after that object's were cleared: those are cleared too, their
+   callbacks run, before anything of the round is freed; walked as
+   each_object walks, since the callbacks may move objects between lists. */
+static void clear_late_weakrefs(gc_link *destroyed)
+{
+    for (bool found = true; found;) {
+        found = false;
+        gc_link visited;
+        list_init(&visited);
+        while (!list_is_empty(destroyed)) {
+            gc_link *l = link_next(destroyed);
+            list_move(l, &visited);
+            if (has_weakrefs(link_head(l))) {
+                clear_weakrefs(body_of_head(link_head(l)));
+                found = true;
+            }
+        }
+        list_merge(&visited, destroyed);
+    }
+}
+
 /* A count no decref can bring to zero: step 5's objects die by the
    teardown's hand alone. */
 #define PINNED (SIZE_MAX / 2)
@@ -331,6 +354,7 @@ static void end_survivors(rcgc_state *S)
             clear_weakrefs(body_of_head(h));
             if (head_type(h)->destroy) head_type(h)->destroy(body_of_head(h));
         }
+        clear_late_weakrefs(&destroyed);
         while (!list_is_empty(&destroyed)) {
             obj_head *h = link_head(link_next(&destroyed));
             h->refcnt = 0;

@@ -235,6 +235,32 @@ TEST(a_weakref_made_by_a_teardown_callback_calls_back_too)
     CHECK_STR(events, "fin1 cb1 cb2 cb3 des1 ");
 }
 
+/* A destroy that teardown runs on what the program held (step 5) makes a
+   weakref with a callback to the node it holds, whose weakrefs were
+   cleared already: that one is cleared and calls back before the node is
+   freed (found by the fuzzer, through a weakref's release function). */
+static void weakref_making_destroy(void *self)
+{
+    event("des%d ", ((node *)self)->id);
+    (void)rcgc_weakref_new(((node *)self)->slot[0], weak_event, (void *)8);   /* kept */
+}
+static const rcgc_type weakref_making_destroy_type = {.name = "lateweak", .size = sizeof(node),
+                                                      .traverse = node_traverse,
+                                                      .destroy = weakref_making_destroy};
+
+TEST(a_weakref_made_by_a_destroy_in_teardown_is_cleared_before_the_free)
+{
+    rcgc_heap *h = rcgc_heap_new();
+    rcgc_heap *was = rcgc_heap_enter(h);
+    node *a = new_node(&weakref_making_destroy_type, 1);
+    link_slot(a, 0, new_node(&leaf_type, 2));
+    rcgc_decref(a->slot[0]);
+    events_reset();
+    rcgc_heap_enter(was);
+    CHECK_EQ(rcgc_heap_destroy(h), 0);
+    CHECK_STR(events, "fin2 des2 des1 cb8 ");
+}
+
 /* ---- refusals ---------------------------------------------------------------------- */
 
 static int destroy_result, destroy_errno, enter_errno;

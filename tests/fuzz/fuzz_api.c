@@ -551,6 +551,19 @@ enum {
     ACT_LIST_POP, ACT_DICT_DEL, ACT_FREEZE, ACT_TOOL, ACT_HEAP, NACTIONS
 };
 
+/* Teardown's step 5 pins what is left at a count no decref reaches zero
+   from, destroys and frees it: the program's references dangle from then
+   on, so user code run there (destroy, a weakref's release) acts no more.
+   Read while nothing is freed yet: in the round that pins the slots. */
+static bool survivors_ending;
+
+static bool ending_survivors(void)
+{
+    for (int i = 0; i < NSLOTS && !survivors_ending; i++)
+        if (slots[i].obj && rcgc_refcount(slots[i].obj) > SIZE_MAX / 4) survivors_ending = true;
+    return survivors_ending;
+}
+
 static unsigned actions_left;
 static unsigned actions_done;  /* this input, for checks that no callback may disturb */
 static bool teardown;          /* end of input: callbacks do nothing */
@@ -576,6 +589,7 @@ static void act(unsigned action, unsigned arg)
 {
     action %= NACTIONS;
     if (action == ACT_NONE || teardown || depth >= MAX_DEPTH || actions_left == 0) return;
+    if (destroying && ending_survivors()) return;
     actions_left--;
     actions_done++;
     int saved_errno = errno;
@@ -2684,9 +2698,10 @@ static void end_of_input(void)
    objects, the garbage list, weakrefs with callbacks that act, watched
    objects, tracing, capture, regions, monitor, hook, callbacks, sinks), from
    inside the heap or from the default heap (a & 1).  The user code teardown
-   runs may do anything an action does; finalize, clear and destroy may now
-   run on what the program holds (destroy at any count), finalizers still
-   once.  Afterwards every node was destroyed once (the registry is empty),
+   runs may do anything an action does, until step 5 pins the survivors
+   (then the program's references dangle and it acts no more); finalize,
+   clear and destroy may now run on what the program holds (destroy at any
+   count), finalizers still once.  Afterwards every node was destroyed once (the registry is empty),
    every weakref with a callback that the program held throughout, referent
    alive, has called back once, the thread is in the default heap, and that
    heap's memory is what it was; ASan/LSan see any block left behind. */
@@ -2695,6 +2710,7 @@ static void end_by_destroy(unsigned a)
     cur_op = -1;
     cur_name = "heap destroy";
     destroying = true;
+    survivors_ending = false;
     nowed = 0;
     for (int i = 0; i < NSLOTS; i++) {
         shadow *s = slots[i].obj ? held_shadow(slots[i].obj, SH_WEAK) : NULL;
@@ -2714,6 +2730,9 @@ static void end_by_destroy(unsigned a)
     if (rcgc_heap_current() != outer_heap)
         fail("after rcgc_heap_destroy the thread is in heap %p", (void *)rcgc_heap_current());
     if (npins) fail("pins left after the teardown");
+    for (unsigned id = 0; id < cb_next; id++)
+        if (rel_owned[id] && rel_calls[id] != 1)
+            fail("arg %u released %u times, the heap destroyed", id, rel_calls[id]);
     for (unsigned i = 0; i < nowed; i++)
         if (cb_calls[owed[i].cb_id] != 1)
             fail("weakref %d, held through the teardown: its callback ran %u times",
