@@ -1258,7 +1258,7 @@ static void steal_stores_and_owned_args(void)
     for (size_t i = 0; i < n; i++) {
         node *item = GOT(new_node(&stolen_type, (int)i));
         if (!item) continue;
-        char key[16];
+        char key[24];   /* "k" and any size_t: gcc -O0 checks the whole range */
         snprintf(key, sizeof key, "k%zu", i);
         if (i % 3 == 0 && l) {
             if (!DID(rcgc_list_append_steal(l, item))) deaths++;   /* released */
