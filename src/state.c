@@ -41,7 +41,8 @@
  *  H4  busy(): user code runs in the heap, called by an operation that
  *      goes on in it (a collection, a deallocation, a finalizer, the
  *      teardown, or calling_out: the allocation hook, an output sink, an
- *      inspection visitor); rcgc_heap_enter and rcgc_heap_destroy refuse.
+ *      inspection visitor); rcgc_heap_enter and rcgc_heap_destroy refuse,
+ *      for the heaps this thread owns (the default heap is not asked).
  */
 #include <errno.h>
 #include <pthread.h>
