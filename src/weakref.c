@@ -244,7 +244,13 @@ void *rcgc_weakref_new_at(void *referent, rcgc_weakref_callback_fn callback, voi
 static void *release_on_failure(rcgc_release_fn release, void *arg)
 {
     int saved = errno;
-    if (release) release(arg);
+    if (release) {
+        /* User code inside the call, which goes on in this heap (state.c H4). */
+        rcgc_state *S = state();
+        S->calling_out++;
+        release(arg);
+        S->calling_out--;
+    }
     errno = saved;
     return NULL;
 }

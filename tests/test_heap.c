@@ -307,7 +307,8 @@ TEST(destroy_from_user_code_running_in_that_heap_is_refused)
 
 /* User code that rcgc runs outside a collection or a deallocation is in
    the heap too: the allocation hook, the output sink, the visitors of
-   get_objects, get_referents and get_holders.  Leaving or destroying the
+   get_objects, get_referents and get_holders, the release function of a
+   failed rcgc_weakref_new_with_release.  Leaving or destroying the
    heap there would pull it from under the running call (the fuzzer found
    a destroy from the hook that freed the heap inside rcgc_list_new). */
 static const char *from;
@@ -336,6 +337,11 @@ static int destroying_visit(void *obj, void *arg)
     try_leave_and_destroy();
     return 1;   /* one is enough */
 }
+static void destroying_release(void *arg)
+{
+    (void)arg;
+    try_leave_and_destroy();
+}
 
 TEST(heaps_cannot_be_left_or_destroyed_from_hooks_sinks_and_visitors)
 {
@@ -348,6 +354,8 @@ TEST(heaps_cannot_be_left_or_destroyed_from_hooks_sinks_and_visitors)
     rcgc_set_alloc_hook(destroying_hook, NULL);
     void *list = rcgc_list_new();
     rcgc_set_alloc_hook(NULL, NULL);
+    from = "release%d ";   /* a failed rcgc_weakref_new_with_release releases arg */
+    CHECK(rcgc_weakref_new_with_release(NULL, NULL, NULL, destroying_release) == NULL);
     from = "objects%d ";
     CHECK_EQ(rcgc_get_objects(-1, destroying_visit, NULL), 1);
     from = "referrers%d ";
@@ -366,7 +374,7 @@ TEST(heaps_cannot_be_left_or_destroyed_from_hooks_sinks_and_visitors)
     rcgc_set_debug(0);
     rcgc_set_output(NULL, NULL);
     /* (1: both refused with EBUSY) */
-    CHECK_STR(events, "hook1 objects1 referrers1 referents1 holders1 tool1 output1 output1 "
+    CHECK_STR(events, "hook1 release1 objects1 referrers1 referents1 holders1 tool1 output1 output1 "
                       "output1 output1 ");
     CHECK(rcgc_heap_current() == h);
     CHECK_EQ(rcgc_list_len(list), 0);   /* the heap and its objects are all there */
