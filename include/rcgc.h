@@ -352,22 +352,24 @@ RCGC_API rcgc_heap *rcgc_heap_new(void);
    returns the previous one, so a caller can go back.  NULL + EBUSY if
    another thread is in that heap, or it is being destroyed, or the call
    comes from user code that rcgc runs in the current heap (a finalizer,
-   callback, clear or destroy: the operation that called it carries on in
-   this heap when it returns). */
+   callback, clear or destroy, the allocation hook, an output sink, a walk's
+   visitor: the operation that called it carries on in this heap when it
+   returns).  The default heap is not asked: from its user code, do not
+   enter another heap. */
 RCGC_API rcgc_heap *rcgc_heap_enter(rcgc_heap *heap);
 RCGC_API rcgc_heap *rcgc_heap_current(void);
 RCGC_API rcgc_heap *rcgc_heap_default(void);
 /* End every object of the heap, in this order: a full collection; every
    finalizer that has not run, once; every weakref cleared, its callback run;
-   the garbage list dropped and every object's clear run; what is still alive
-   (held by the program, or in a cycle no clear breaks) then has clear and
+   the garbage list dropped and every object's clear run (once); what is
+   still alive (held by the program, or in a cycle no clear breaks) then has
    destroy run and is freed.  The tools' tables go too; the heap's
    rcgc_memory_in_use() is then 0.  Pointers to its objects are dangling
    afterwards.  A thread whose current heap it was is back in the default
    heap.  The default heap (heap NULL) is emptied and stays usable.
    -1 + EBUSY from user code that rcgc runs (a finalizer, a callback, a
-   clear or destroy, in this heap or the current one), or when another
-   thread is in it. */
+   clear or destroy, the allocation hook, an output sink, a walk's visitor,
+   in this heap or the current one), or when another thread is in it. */
 RCGC_API int rcgc_heap_destroy(rcgc_heap *heap);
 /* rcgc_heap_destroy(NULL): end the default heap's objects, as at the end of
    a program, so that leak checkers see nothing left by rcgc.  With
