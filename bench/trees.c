@@ -9,6 +9,9 @@
  *   TREES_MALLOC    malloc / free
  *   TREES_MIMALLOC  mi_malloc / mi_free
  *   TREES_BOEHM     GC_MALLOC, freed by Boehm GC's collector
+ * With TREES_CYCLIC too (rcgc and Boehm), every node also points to its
+ * parent (strongly, in rcgc), so every tree is a cycle that only the
+ * collector frees: the churn of cyclic garbage.
  * bench/trees.py does the same work in CPython 3.12.
  *
  * usage: trees_<impl> [max depth (16)] [runs (3)]
@@ -19,7 +22,17 @@
 
 #include "bench_util.h"
 
-typedef struct tree { struct tree *left, *right; } tree;
+typedef struct tree {
+    struct tree *left, *right;
+#ifdef TREES_CYCLIC
+    struct tree *parent;
+#endif
+} tree;
+#ifdef TREES_CYCLIC
+#define CYCLIC_SUFFIX "_cyclic"
+#else
+#define CYCLIC_SUFFIX ""
+#endif
 
 static void out_of_memory(void)
 {
@@ -35,9 +48,9 @@ static void setup(void) { rcgc_disable(); }
 static void report_collections(int runs) { (void)runs; }
 #else
 #ifdef TREES_THROUGHPUT
-#define IMPL "rcgc_throughput"
+#define IMPL "rcgc_throughput" CYCLIC_SUFFIX
 #else
-#define IMPL "rcgc"
+#define IMPL "rcgc" CYCLIC_SUFFIX
 #endif
 /* Where the time goes: collections per generation and their time, through
    the gc.callbacks hook (two clock reads per collection). */
@@ -79,6 +92,9 @@ static int tree_traverse(void *self, rcgc_visit_fn visit, void *arg)
     tree *t = self;
     RCGC_VISIT(t->left);
     RCGC_VISIT(t->right);
+#ifdef TREES_CYCLIC
+    RCGC_VISIT(t->parent);
+#endif
     return 0;
 }
 static void tree_clear(void *self)
@@ -86,6 +102,9 @@ static void tree_clear(void *self)
     tree *t = self;
     RCGC_CLEAR(t->left);
     RCGC_CLEAR(t->right);
+#ifdef TREES_CYCLIC
+    RCGC_CLEAR(t->parent);
+#endif
 }
 static const rcgc_type tree_type = {
     .name = "tree", .size = sizeof(tree), .traverse = tree_traverse, .clear = tree_clear,
@@ -97,6 +116,14 @@ static tree *tree_new(tree *left, tree *right)
     if (!t) out_of_memory();
     t->left = left;
     t->right = right;
+#ifdef TREES_CYCLIC
+    if (left) {   /* each child holds its parent: a cycle per child */
+        rcgc_incref(t);
+        left->parent = t;
+        rcgc_incref(t);
+        right->parent = t;
+    }
+#endif
     return t;
 }
 static void tree_free(tree *t) { rcgc_decref(t); }
@@ -133,7 +160,7 @@ static void tree_free(tree *t)
 
 #elif defined(TREES_BOEHM)
 #include <gc.h>
-#define IMPL "boehm"
+#define IMPL "boehm" CYCLIC_SUFFIX
 static void setup(void) { GC_INIT(); }
 static void report_collections(int runs) { (void)runs; }
 static tree *tree_new(tree *left, tree *right)
@@ -142,6 +169,9 @@ static tree *tree_new(tree *left, tree *right)
     if (!t) out_of_memory();
     t->left = left;
     t->right = right;
+#ifdef TREES_CYCLIC
+    if (left) left->parent = right->parent = t;
+#endif
     return t;
 }
 static void tree_free(tree *t) { (void)t; /* the collector finds it */ }

@@ -1,20 +1,29 @@
 """CPython 3.12's side of bench/trees.c: the same binary-trees work, with the
 default (automatic) collector, nodes of a __slots__ class.
 
-usage: PYENV_VERSION=3.12.1 python3.12 bench/trees.py [max depth] [runs]
+usage: PYENV_VERSION=3.12.1 python3.12 bench/trees.py [max depth] [runs] [cyclic]
+
+With "cyclic", every node also holds its parent (trees.c's TREES_CYCLIC):
+every tree is a cycle that only the collector frees.
 """
 import gc
 import statistics
 import sys
 import time
 
+CYCLIC = len(sys.argv) > 3 and sys.argv[3] == "cyclic"
+IMPL = "cpython_cyclic" if CYCLIC else "cpython"
+
 
 class Tree:
-    __slots__ = ("left", "right")
+    __slots__ = ("left", "right", "parent") if CYCLIC else ("left", "right")
 
     def __init__(self, left, right):
         self.left = left
         self.right = right
+        if CYCLIC and left is not None:
+            left.parent = self
+            right.parent = self
 
 
 nodes_made = 0
@@ -68,13 +77,13 @@ def main():
         checks = binary_trees(max_depth)
         times.append(time.perf_counter_ns() - start)
     median = statistics.median(times)
-    print(f"RESULT trees_nodes cpython count {nodes_made:.2f}")
-    print(f"RESULT trees_checksum cpython sum {checks:.2f}")
-    print(f"RESULT trees_total cpython ms {median / 1e6:.2f}")
-    print(f"RESULT trees cpython ns_per_node {median / nodes_made:.2f}")
+    print(f"RESULT trees_nodes {IMPL} count {nodes_made:.2f}")
+    print(f"RESULT trees_checksum {IMPL} sum {checks:.2f}")
+    print(f"RESULT trees_total {IMPL} ms {median / 1e6:.2f}")
+    print(f"RESULT trees {IMPL} ns_per_node {median / nodes_made:.2f}")
     for g in range(3):
-        print(f"RESULT trees_gen{g} cpython collections_per_run {collections[g] / runs:.2f}")
-        print(f"RESULT trees_gen{g}_ms cpython ms_per_run {collection_ns[g] / 1e6 / runs:.2f}")
+        print(f"RESULT trees_gen{g} {IMPL} collections_per_run {collections[g] / runs:.2f}")
+        print(f"RESULT trees_gen{g}_ms {IMPL} ms_per_run {collection_ns[g] / 1e6 / runs:.2f}")
 
 
 if __name__ == "__main__":
