@@ -38,7 +38,7 @@
  *  - the object layout this header promises: the body pointer is what
  *    programs hold; the reference count (a size_t) sits at
  *    2 * sizeof(void *) before it and the type word (const rcgc_type *,
- *    its two low bits flags) at sizeof(void *) before it, so that inline
+ *    its three low bits flags) at sizeof(void *) before it, so that inline
  *    fast paths compiled into programs stay valid;
  *  - debug (RCGC_DEBUG) and release builds of one version are
  *    interchangeable under a program: the debug build's extra header words
@@ -349,7 +349,8 @@ typedef struct rcgc_heap rcgc_heap;
    enabled, nothing traced.  NULL + ENOMEM. */
 RCGC_API rcgc_heap *rcgc_heap_new(void);
 /* Make heap the calling thread's current heap (NULL: the default heap);
-   returns the previous one, so a caller can go back.  NULL + EBUSY if
+   returns the previous one (never NULL on success: the default heap is a
+   heap like any other), so a caller can go back.  NULL + EBUSY if
    another thread is in that heap, or it is being destroyed, or the call
    comes from user code that rcgc runs in the current heap (a finalizer,
    callback, clear or destroy, the allocation hook, an output sink, a walk's

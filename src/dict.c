@@ -307,6 +307,7 @@ int rcgc_dict_set(void *self, const char *key, void *value)
         errno = EINVAL;
         return -1;
     }
+    RCGC_CHECK_OBJECT(value, __func__);   /* a misuse line names the caller's call */
     rcgc_dict *d = self;
     uint64_t hash = hash_string(key);
     size_t slot = find_slot(d, key, hash);

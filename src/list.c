@@ -150,6 +150,7 @@ size_t rcgc_list_len(const void *self)
 static int append_item(void *self, void *item)
 {
     if (!is_list(self, "rcgc_list_append")) return -1;
+    if (item) RCGC_CHECK_OBJECT(item, "rcgc_list_append");   /* named for the caller */
     rcgc_list *list = self;
     if (list_reserve_one(list) != 0) return -1;
     if (item) rcgc_incref(item);
@@ -222,6 +223,7 @@ void *rcgc_list_get(const void *self, size_t i)
 int rcgc_list_set(void *self, size_t i, void *item)
 {
     if (!is_list(self, __func__)) return -1;
+    if (item) RCGC_CHECK_OBJECT(item, __func__);
     rcgc_list *list = self;
     if (i >= list->len) {
         errno = ERANGE;

@@ -582,7 +582,8 @@ TEST(releasing_through_another_heap_aborts_naming_both_heaps)
 
 TEST(storing_into_another_heap_aborts)
 {
-    CHECK_ABORTS(store_into_another_heap, "object of heap 0x", "objects may not cross heaps");
+    CHECK_ABORTS(store_into_another_heap, "rcgc_list_append: object of heap 0x",
+                 "objects may not cross heaps");
 }
 #endif
 
