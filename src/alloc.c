@@ -46,9 +46,8 @@ static bool allowed(rcgc_state *S, size_t size)
     return allow;
 }
 
-static void *allocate(size_t size, bool zeroed, bool ask)
+static void *allocate(rcgc_state *S, size_t size, bool zeroed, bool ask)
 {
-    rcgc_state *S = state();
     if (ask && !allowed(S, size)) return NULL;
     size_t asked = size ? size : 1;
     void *p = zeroed ? backend_calloc(asked) : backend_malloc(asked);
@@ -61,9 +60,10 @@ static void *allocate(size_t size, bool zeroed, bool ask)
     return p;
 }
 
-void *rcgc__alloc(size_t size) { return allocate(size, false, true); }
-void *rcgc__calloc(size_t size) { return allocate(size, true, true); }
-void *rcgc__alloc_unasked(size_t size) { return allocate(size, false, false); }
+void *rcgc__alloc(size_t size) { return allocate(state(), size, false, true); }
+void *rcgc__calloc(size_t size) { return allocate(state(), size, true, true); }
+void *rcgc__calloc_in(rcgc_state *S, size_t size) { return allocate(S, size, true, true); }
+void *rcgc__alloc_unasked(size_t size) { return allocate(state(), size, false, false); }
 
 /* The hook runs first and may run user code (a collection, finalizers) that
    changes or frees the very array being grown, so nothing about it is read
@@ -112,9 +112,13 @@ void *rcgc__shrink(void *p, size_t old_size, size_t new_size)
 
 void rcgc__free(void *p, size_t size)
 {
+    rcgc__free_in(state(), p, size);
+}
+
+void rcgc__free_in(rcgc_state *S, void *p, size_t size)
+{
     if (!p) return;
     RCGC_ASSERT(size <= backend_usable(p));
-    rcgc_state *S = state();
     S->bytes_in_use -= size;
     if (S->memory_observed) rcgc__memory_event(S, NULL, 0, p, size);
     backend_free(p);
@@ -124,10 +128,9 @@ void rcgc__free(void *p, size_t size)
 /* The debug quarantine: memory leaves the books when the object dies and goes
    back to the backend later, so rcgc_memory_in_use reads the same in debug
    and release builds. */
-void rcgc__forget(void *p, size_t size)
+void rcgc__forget_in(rcgc_state *S, void *p, size_t size)
 {
     RCGC_ASSERT(size <= backend_usable(p));
-    rcgc_state *S = state();
     S->bytes_in_use -= size;
     if (S->memory_observed) rcgc__memory_event(S, NULL, 0, p, size);
 }

@@ -11,8 +11,14 @@
 
 #include <stddef.h>
 
+struct rcgc_heap;
+
 void *rcgc__alloc(size_t size);                 /* uninitialised */
 void *rcgc__calloc(size_t size);                /* zeroed */
+/* The same in a heap the caller already holds (the object paths: one
+   lookup of the current heap per object, not one per step). */
+void *rcgc__calloc_in(struct rcgc_heap *S, size_t size);
+void rcgc__free_in(struct rcgc_heap *S, void *p, size_t size);
 /* Without asking the hook, for the deallocation path, which must not fail
    for a reason the user chose nor run user code of its own. */
 void *rcgc__alloc_unasked(size_t size);
@@ -30,7 +36,7 @@ void *rcgc__own_calloc(size_t size);
 void *rcgc__own_realloc(void *p, size_t size);
 void rcgc__own_free(void *p);
 #ifdef RCGC_DEBUG
-void rcgc__forget(void *p, size_t size); /* stop counting p; free it later */
+void rcgc__forget_in(struct rcgc_heap *S, void *p, size_t size); /* stop counting p; free it later */
 void rcgc__free_forgotten(void *p);
 #endif
 

@@ -428,14 +428,12 @@ static void fail(rcgc_state *S, int error)
     release(S);
 }
 
+static void stop_capture(void) { (void)rcgc_capture_stop(); }
+
 static void stop_capture_of(rcgc_state *S, void *arg)
 {
     (void)arg;
-    if (!S->capturing) return;
-    rcgc_state *was = rcgc__current;
-    rcgc__current = S;
-    rcgc_capture_stop();
-    rcgc__current = was;
+    if (S->capturing) rcgc__as_current(S, stop_capture);
 }
 
 /* Every heap's capture: a thread may still be in its heap at exit. */

@@ -342,10 +342,7 @@ static void leak_report_now(void)
 
 static void leak_report_at_exit(void)
 {
-    rcgc_state *was = rcgc__current;
-    rcgc__current = rcgc_heap_default();
-    leak_report_now();
-    rcgc__current = was;
+    rcgc__as_current(rcgc_heap_default(), leak_report_now);
 }
 
 void rcgc__leak_report_before_teardown(rcgc_state *S)

@@ -59,10 +59,10 @@ static inline __attribute__((always_inline)) void *new_object(rcgc_state *S, con
         errno = ENOMEM;
         return NULL;
     }
-    char *mem = rcgc__calloc(prefix + type->size);
+    char *mem = rcgc__calloc_in(S, prefix + type->size);
     if (!mem) return NULL;
     if (!census_add(S, type, mem + prefix)) {
-        rcgc__free(mem, prefix + type->size);
+        rcgc__free_in(S, mem, prefix + type->size);
         errno = ENOMEM;
         return NULL;
     }
@@ -247,9 +247,9 @@ void rcgc__free_object(rcgc_state *S, obj_head *h)
 #ifdef RCGC_DEBUG
     h->magic = OBJ_MAGIC_FREED;
     rcgc__debug_quarantine(mem, body_of_head(h));   /* first: it keeps the site of its trace */
-    rcgc__forget(mem, size);
+    rcgc__forget_in(S, mem, size);
 #else
-    rcgc__free(mem, size);
+    rcgc__free_in(S, mem, size);
 #endif
 }
 

@@ -107,6 +107,14 @@ static void unlink_heap(rcgc_state *S)
     pthread_mutex_unlock(&heaps_lock);
 }
 
+void rcgc__as_current(rcgc_state *S, void (*fn)(void))
+{
+    rcgc_state *was = rcgc__current;
+    rcgc__current = S;
+    fn();
+    rcgc__current = was;
+}
+
 static void lock_heaps(void) { pthread_mutex_lock(&heaps_lock); }
 static void unlock_heaps(void) { pthread_mutex_unlock(&heaps_lock); }
 
@@ -117,11 +125,16 @@ void rcgc__each_heap(void (*fn)(rcgc_state *S, void *arg), void *arg)
     pthread_mutex_unlock(&heaps_lock);
 }
 
-static void release_at_thread_exit(void *heap)
+static void give_up(rcgc_state *S)
 {
-    rcgc_state *S = heap;
+    if (S->is_default) return;
     uintptr_t mine = my_token();
     atomic_compare_exchange_strong(&S->owner, &mine, 0);
+}
+
+static void release_at_thread_exit(void *heap)
+{
+    give_up(heap);
 }
 
 /* The default heap, with the switches of the environment (RCGC_MONITOR,
@@ -190,13 +203,6 @@ static bool claim(rcgc_state *S)
     return expected == mine;
 }
 
-static void give_up(rcgc_state *S)
-{
-    if (S->is_default) return;
-    uintptr_t mine = my_token();
-    atomic_compare_exchange_strong(&S->owner, &mine, 0);
-}
-
 /* User code that rcgc runs in S (a finalizer, a callback, clear, destroy)
    runs in the middle of an operation on S that goes on with S when it
    returns: the thread may not leave S meanwhile.  Only heaps this thread
@@ -243,28 +249,35 @@ static gc_link *list_number(rcgc_state *S, int i)
 }
 #define NUM_LISTS (RCGC_NUM_GENERATIONS + 2)
 
-/* fn(obj) for each live object want() selects, untracked ones first, then
-   frozen ones, then the generations oldest first; each is held by a
-   reference of the walk's own while fn runs.  Returns how many. */
+/* fn(obj) for each live member of list that want() selects, in list order;
+   each is held by a reference of the walk's own while fn runs.  Returns how
+   many. */
+static size_t each_in_list(gc_link *list, bool (*want)(const obj_head *h), void (*fn)(void *obj))
+{
+    size_t n = 0;
+    gc_link visited;
+    list_init(&visited);
+    while (!list_is_empty(list)) {
+        gc_link *l = link_next(list);
+        list_move(l, &visited);
+        obj_head *h = link_head(l);
+        if (h->refcnt == 0 || !want(h)) continue;
+        void *obj = body_of_head(h);
+        rcgc_incref(obj);
+        fn(obj);
+        n++;
+        rcgc_decref(obj);
+    }
+    list_merge(&visited, list);
+    return n;
+}
+
+/* The same over every list of S: untracked objects first, then frozen ones,
+   then the generations oldest first. */
 static size_t each_object(rcgc_state *S, bool (*want)(const obj_head *h), void (*fn)(void *obj))
 {
     size_t n = 0;
-    for (int i = NUM_LISTS - 1; i >= 0; i--) {
-        gc_link *list = list_number(S, i), visited;
-        list_init(&visited);
-        while (!list_is_empty(list)) {
-            gc_link *l = link_next(list);
-            list_move(l, &visited);
-            obj_head *h = link_head(l);
-            if (h->refcnt == 0 || !want(h)) continue;
-            void *obj = body_of_head(h);
-            rcgc_incref(obj);
-            fn(obj);
-            n++;
-            rcgc_decref(obj);
-        }
-        list_merge(&visited, list);
-    }
+    for (int i = NUM_LISTS - 1; i >= 0; i--) n += each_in_list(list_number(S, i), want, fn);
     return n;
 }
 
@@ -307,20 +320,7 @@ static void run_clear(void *obj)
    each_object walks, since the callbacks may move objects between lists. */
 static void clear_late_weakrefs(gc_link *destroyed)
 {
-    for (bool found = true; found;) {
-        found = false;
-        gc_link visited;
-        list_init(&visited);
-        while (!list_is_empty(destroyed)) {
-            gc_link *l = link_next(destroyed);
-            list_move(l, &visited);
-            if (has_weakrefs(link_head(l))) {
-                clear_weakrefs(body_of_head(link_head(l)));
-                found = true;
-            }
-        }
-        list_merge(&visited, destroyed);
-    }
+    while (each_in_list(destroyed, has_weakrefs, clear_weakrefs) > 0) {}
 }
 
 /* A count no decref can bring to zero: step 5's objects die by the

@@ -162,5 +162,8 @@ static inline rcgc_state *state(void)
 /* fn for every heap alive (under the heaps' lock; fn must not make or
    destroy heaps). */
 void rcgc__each_heap(void (*fn)(rcgc_state *S, void *arg), void *arg);
+/* fn() with S as the calling thread's current heap, then back: for the
+   exit and fork hooks, which act on heaps no thread may be in. */
+void rcgc__as_current(rcgc_state *S, void (*fn)(void));
 
 #endif

@@ -158,10 +158,7 @@ static bool dwfl_report_process(Dwfl *dwfl, bool again)
 static void forget_symbols_of(rcgc_state *S, void *arg)
 {
     (void)arg;
-    rcgc_state *was = rcgc__current;
-    rcgc__current = S;
-    rcgc__symbolize_forget();
-    rcgc__current = was;
+    rcgc__as_current(S, rcgc__symbolize_forget);
 }
 
 static void close_at_exit(void)
