@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #define BENCH_MAX_RUNS 51
@@ -53,5 +54,24 @@ static inline long bench_arg(int argc, char **argv, int index, long fallback)
     }
     return value;
 }
+
+/* Resident memory from /proc/self/status (Linux), in MiB: "VmHWM" the peak
+   (getrusage's ru_maxrss), "VmRSS" the current; -1 where it cannot be read. */
+static inline double bench_rss_mib(const char *field)
+{
+    FILE *status = fopen("/proc/self/status", "r");
+    if (!status) return -1;
+    char line[256];
+    double kib = -1;
+    size_t length = strlen(field);
+    while (fgets(line, sizeof line, status))
+        if (strncmp(line, field, length) == 0 && line[length] == ':') {
+            kib = strtod(line + length + 1, NULL);
+            break;
+        }
+    fclose(status);
+    return kib < 0 ? -1 : kib / 1024;
+}
+static inline double bench_peak_rss_mib(void) { return bench_rss_mib("VmHWM"); }
 
 #endif

@@ -4,7 +4,8 @@
  * alive throughout.  Compiled once per memory manager, so that each binary
  * links only its own (mimalloc, once linked, replaces malloc process-wide):
  *   TREES_RCGC      rcgc_new / rcgc_decref, automatic collection on (default);
- *                   with TREES_NO_AUTO_GC too, off (what collection costs);
+ *                   with TREES_NO_AUTO_GC too, off (what collection costs;
+ *                   cyclic trees then have their cycles broken by hand);
  *                   with TREES_THROUGHPUT, under RCGC_POLICY_THROUGHPUT
  *   TREES_MALLOC    malloc / free
  *   TREES_MIMALLOC  mi_malloc / mi_free
@@ -43,7 +44,7 @@ static void out_of_memory(void)
 #if defined(TREES_RCGC)
 #include <rcgc.h>
 #ifdef TREES_NO_AUTO_GC
-#define IMPL "rcgc_nogc"
+#define IMPL "rcgc_nogc" CYCLIC_SUFFIX
 static void setup(void) { rcgc_disable(); }
 static void report_collections(int runs) { (void)runs; }
 #else
@@ -126,7 +127,24 @@ static tree *tree_new(tree *left, tree *right)
 #endif
     return t;
 }
-static void tree_free(tree *t) { rcgc_decref(t); }
+#if defined(TREES_CYCLIC) && defined(TREES_NO_AUTO_GC)
+/* Without the collector the cycles are broken by hand: memory's floor. */
+static void unlink_parents(tree *t)
+{
+    if (!t->left) return;
+    unlink_parents(t->left);
+    unlink_parents(t->right);
+    RCGC_CLEAR(t->left->parent);
+    RCGC_CLEAR(t->right->parent);
+}
+#else
+static void unlink_parents(tree *t) { (void)t; }
+#endif
+static void tree_free(tree *t)
+{
+    unlink_parents(t);
+    rcgc_decref(t);
+}
 
 #elif defined(TREES_MALLOC) || defined(TREES_MIMALLOC)
 #if defined(TREES_MALLOC)
@@ -242,6 +260,7 @@ int main(int argc, char **argv)
     bench_result("trees_checksum", IMPL, "sum", (double)checks);
     bench_result("trees_total", IMPL, "ms", median / 1e6);
     bench_result("trees", IMPL, "ns_per_node", median / (double)nodes_made);
+    bench_result("trees_peak_rss", IMPL, "MiB", bench_peak_rss_mib());
     report_collections(runs);
     return 0;
 }

@@ -11,6 +11,8 @@ import statistics
 import sys
 import time
 
+from bench_util import rss_mib
+
 CYCLIC = len(sys.argv) > 3 and sys.argv[3] == "cyclic"
 IMPL = "cpython_cyclic" if CYCLIC else "cpython"
 
@@ -81,6 +83,7 @@ def main():
     print(f"RESULT trees_checksum {IMPL} sum {checks:.2f}")
     print(f"RESULT trees_total {IMPL} ms {median / 1e6:.2f}")
     print(f"RESULT trees {IMPL} ns_per_node {median / nodes_made:.2f}")
+    print(f"RESULT trees_peak_rss {IMPL} MiB {rss_mib('VmHWM'):.2f}")
     for g in range(3):
         print(f"RESULT trees_gen{g} {IMPL} collections_per_run {collections[g] / runs:.2f}")
         print(f"RESULT trees_gen{g}_ms {IMPL} ms_per_run {collection_ns[g] / 1e6 / runs:.2f}")
