@@ -11,6 +11,10 @@
 #   BENCH_TREE_DEPTH   binary-trees max depth      (default: 16)
 #   BENCH_TREE_RUNS    binary-trees runs in C      (default: 3)
 #   BENCH_PY_TREE_RUNS binary-trees runs in Python (default: 1; ~15 s each)
+#   BENCH_CLOSURES     interpreter closures        (default: 1000000)
+#   BENCH_INTERP_RUNS  interpreter runs, median    (default: 3)
+#   BENCH_CONTAINERS   retained containers         (default: 1000000)
+#   BENCH_RETAIN_RUNS  retained-list runs, median  (default: 3)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${RCGC_BENCH_DIR:-$root/build/bench}
@@ -19,6 +23,10 @@ runs=${BENCH_RUNS:-7}
 depth=${BENCH_TREE_DEPTH:-16}
 tree_runs=${BENCH_TREE_RUNS:-3}
 py_tree_runs=${BENCH_PY_TREE_RUNS:-1}
+closures=${BENCH_CLOSURES:-1000000}
+interp_runs=${BENCH_INTERP_RUNS:-3}
+containers=${BENCH_CONTAINERS:-1000000}
+retain_runs=${BENCH_RETAIN_RUNS:-3}
 python=(env PYENV_VERSION=3.12.1 python3.12)
 
 bash "$root/scripts/install-deps.sh"
@@ -59,6 +67,22 @@ for impl in rcgc rcgc_throughput rcgc_nogc malloc mimalloc boehm; do
     fi
 done
 run "CPython, binary trees" "${python[@]}" "$root/bench/trees.py" "$depth" "$py_tree_runs"
+for impl in rcgc rcgc_throughput rcgc_nogc boehm; do
+    if [ -x "$build/bench/trees_${impl}_cyclic" ]; then
+        run "$impl, cyclic binary trees" "$build/bench/trees_${impl}_cyclic" "$depth" "$tree_runs"
+    fi
+done
+for impl in rcgc rcgc_throughput rcgc_static rcgc_nogc boehm; do
+    if [ -x "$build/bench/interp_$impl" ]; then
+        run "$impl, interpreter" "$build/bench/interp_$impl" "$closures" "$interp_runs"
+    fi
+done
+run "CPython, interpreter" "${python[@]}" "$root/bench/interp.py" "$closures" 1
+for impl in rcgc rcgc_throughput rcgc_nogc; do
+    run "$impl, retained list" "$build/bench/retain_$impl" "$containers" "$retain_runs"
+done
+run "CPython, retained list" "${python[@]}" "$root/bench/retain.py" "$containers" "$retain_runs"
+run "CPython, retained list, gc off" "${python[@]}" "$root/bench/retain.py" "$containers" "$retain_runs" nogc
 run "rcgc, leak-hunting tools" "$build/bench/tools_bench" "$objects" "$runs"
 run "CPython, objgraph's way" "${python[@]}" "$root/bench/tools_bench.py" "$objects" 1
 run "rcgc, tracing" "$build/bench/trace_bench" "$runs"
@@ -73,7 +97,8 @@ echo "python:  $("${python[@]}" --version 2>&1)"
 echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15-min averages, at the end; other users of the machine count)"
 echo
 awk -v objects="$objects" -v runs="$runs" -v depth="$depth" \
-    -v tree_runs="$tree_runs" -v py_tree_runs="$py_tree_runs" '
+    -v tree_runs="$tree_runs" -v py_tree_runs="$py_tree_runs" -v closures="$closures" \
+    -v interp_runs="$interp_runs" -v containers="$containers" -v retain_runs="$retain_runs" '
     $1 == "RESULT" { value[$2, $3] = $5; seen[$2, $3] = 1 }
     function cell(w, i, fmt) { return seen[w, i] ? sprintf(fmt, value[w, i]) : "-" }
     function ratio(w, peer) {
@@ -151,6 +176,71 @@ awk -v objects="$objects" -v runs="$runs" -v depth="$depth" \
             cell("trace_1_frames_bytes", "cpython", "%.1f"), ""
         printf "  %-34s %10s %10s %10s %10s\n", "tracer bytes per object, 16 frames", cell("trace_16_frames_bytes", "rcgc", "%.1f"), "",
             cell("trace_10_frames_bytes", "cpython", "%.1f"), ""
+        print ""
+        printf "Cyclic binary trees (every node also holds its parent), max depth %d, median of %d\n",
+            depth, tree_runs
+        printf "  %-34s %10s %10s %10s\n", "memory manager", "ns/node", "t / Boehm", "peak MiB"
+        n = split("rcgc rcgc_throughput rcgc_nogc boehm", impls, " ")
+        split("rcgc (automatic collection on)|rcgc, RCGC_POLICY_THROUGHPUT|rcgc, off, cycles broken by hand|Boehm GC GC_MALLOC", names, "|")
+        for (k = 1; k <= n; k++) {
+            i = impls[k] "_cyclic"
+            if (!seen["trees", i]) continue
+            printf "  %-34s %10s %10s %10s\n", names[k], cell("trees", i, "%.1f"),
+                seen["trees", "boehm_cyclic"] ? sprintf("%.2fx", value["trees", i] / value["trees", "boehm_cyclic"]) : "-",
+                cell("trees_peak_rss", i, "%.1f")
+        }
+        print ""
+        printf "Interpreter: %d closures, each in a cycle with its environment, median of %d (CPython: 1)\n",
+            closures, interp_runs
+        printf "  %-34s %10s %10s %10s %10s %10s\n", "memory manager", "ns/closure", "t / Boehm",
+            "gc count", "gc ms", "peak MiB"
+        n = split("rcgc rcgc_throughput rcgc_static rcgc_nogc boehm cpython", impls, " ")
+        split("rcgc (shared library)|rcgc, RCGC_POLICY_THROUGHPUT|rcgc, static library|rcgc, off, cycles broken by hand|Boehm GC, arrays and hash tables|CPython 3.12, Python closures",
+              names, "|")
+        for (k = 1; k <= n; k++) {
+            i = impls[k]
+            if (!seen["interp", i]) continue
+            if (value["interp_checksum", i] != value["interp_checksum", "rcgc"])
+                names[k] = names[k] " (CHECKSUM DIFFERS)"
+            printf "  %-34s %10s %10s %10s %10s %10s\n", names[k], cell("interp", i, "%.1f"),
+                seen["interp", "boehm"] ? sprintf("%.2fx", value["interp", i] / value["interp", "boehm"]) : "-",
+                cell("interp_collections", i, "%.0f"), cell("interp_collection_ms", i, "%.0f"),
+                cell("interp_peak_rss", i, "%.1f")
+        }
+        print ""
+        printf "Retained list of %d one-item lists, collection on: the collector'"'"'s share, median of %d\n",
+            containers, retain_runs
+        printf "  %-28s %8s %8s %8s %8s %8s %8s %8s\n", "", "ns/item", "gc ms", "share", "pause ms",
+            "peak MiB", "B/item", "gc 0/1/2"
+        n = split("rcgc rcgc_throughput rcgc_nogc cpython cpython_nogc", impls, " ")
+        split("rcgc, CPython policy|rcgc, throughput policy|rcgc, collection off|CPython 3.12|CPython 3.12, gc off", names, "|")
+        for (k = 1; k <= n; k++) {
+            i = impls[k]
+            if (!seen["retain", i]) continue
+            printf "  %-28s %8s %8s %8s %8s %8s %8s %8s\n", names[k], cell("retain", i, "%.1f"),
+                cell("retain_collection_ms", i, "%.0f"), cell("retain_share", i, "%.1f%%"),
+                cell("retain_longest_pause", i, "%.1f"), cell("retain_peak_rss", i, "%.1f"),
+                cell("retain_bytes_per_container", i, "%.0f"),
+                sprintf("%d/%d/%d", value["retain_gen0", i], value["retain_gen1", i], value["retain_gen2", i])
+        }
+        print ""
+        printf "Peak RSS (MiB) with automatic collection on, against the same program with it off\n"
+        printf "  %-34s %10s %10s %10s %10s %10s\n", "program", "CPython p.", "ratio", "throughput",
+            "ratio", "off"
+        n = split("trees trees_cyclic interp retain", progs, " ")
+        split("binary trees|cyclic trees (off: broken by hand)|interpreter (off: broken by hand)|retained list", names, "|")
+        for (k = 1; k <= n; k++) {
+            p = progs[k]
+            w = (p ~ /^trees/) ? "trees_peak_rss" : p "_peak_rss"
+            sfx = (p == "trees_cyclic") ? "_cyclic" : ""
+            off = "rcgc_nogc" sfx
+            if (!seen[w, off]) continue
+            printf "  %-34s %10s %10s %10s %10s %10s\n", names[k], cell(w, "rcgc" sfx, "%.1f"),
+                seen[w, "rcgc" sfx] ? sprintf("%.2fx", value[w, "rcgc" sfx] / value[w, off]) : "-",
+                cell(w, "rcgc_throughput" sfx, "%.1f"),
+                seen[w, "rcgc_throughput" sfx] ? sprintf("%.2fx", value[w, "rcgc_throughput" sfx] / value[w, off]) : "-",
+                cell(w, off, "%.1f")
+        }
         print ""
         print "ratios are peer time / rcgc time: above 1 means rcgc is faster"
     }' "$results"
