@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "pages.h"
 
 #ifdef RCGC_HAVE_MIMALLOC
 #include <mimalloc.h>
@@ -21,6 +22,7 @@
 #define backend_realloc(p, n) mi_realloc((p), (n))
 #define backend_free(p) mi_free(p)
 #define backend_usable(p) mi_usable_size(p)
+#define backend_aligned(n) mi_malloc_aligned((n), (n))
 #else
 #include <malloc.h>
 #include <stdlib.h>
@@ -29,6 +31,7 @@
 #define backend_realloc(p, n) realloc((p), (n))
 #define backend_free(p) free(p)
 #define backend_usable(p) malloc_usable_size(p)
+#define backend_aligned(n) aligned_alloc((n), (n))
 #endif
 
 static bool allowed(rcgc_state *S, size_t size)
@@ -62,7 +65,6 @@ static void *allocate(rcgc_state *S, size_t size, bool zeroed, bool ask)
 
 void *rcgc__alloc(size_t size) { return allocate(state(), size, false, true); }
 void *rcgc__calloc(size_t size) { return allocate(state(), size, true, true); }
-void *rcgc__calloc_in(rcgc_state *S, size_t size) { return allocate(S, size, true, true); }
 void *rcgc__alloc_unasked(size_t size) { return allocate(state(), size, false, false); }
 
 /* The hook runs first and may run user code (a collection, finalizers) that
@@ -112,34 +114,68 @@ void *rcgc__shrink(void *p, size_t old_size, size_t new_size)
 
 void rcgc__free(void *p, size_t size)
 {
-    rcgc__free_in(state(), p, size);
-}
-
-void rcgc__free_in(rcgc_state *S, void *p, size_t size)
-{
     if (!p) return;
     RCGC_ASSERT(size <= backend_usable(p));
+    rcgc_state *S = state();
     S->bytes_in_use -= size;
     if (S->memory_observed) rcgc__memory_event(S, NULL, 0, p, size);
     backend_free(p);
 }
 
-#ifdef RCGC_DEBUG
-/* The debug quarantine: memory leaves the books when the object dies and goes
-   back to the backend later, so rcgc_memory_in_use reads the same in debug
+/* ---- objects ---------------------------------------------------------------- */
+
+/* Their memory is a size-class block up to SMALL_MAX (pages.h), the backend's
+   above.  The common case is inline (object_alloc / object_free in
+   internal.h); these are the whole path, for the hook, the tracer, the
+   stress build and sizes past the classes. */
+void *rcgc__object_alloc(rcgc_state *S, size_t size)
+{
+    if (!allowed(S, size)) return NULL;
+    void *p = size <= SMALL_MAX ? rcgc__block_alloc(S, class_of(size)) : backend_malloc(size);
+    if (!p) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    S->bytes_in_use += size;
+    if (S->memory_observed) rcgc__memory_event(S, p, size, NULL, 0);
+    return p;
+}
+
+static void give_back(rcgc_state *S, void *p, size_t size)
+{
+    if (size <= SMALL_MAX)
+        rcgc__block_free(S, p);
+    else
+        backend_free(p);
+}
+
+/* Off the books: the debug quarantine calls it when the object dies and
+   rcgc__free_forgotten later, so rcgc_memory_in_use reads the same in debug
    and release builds. */
 void rcgc__forget_in(rcgc_state *S, void *p, size_t size)
 {
-    RCGC_ASSERT(size <= backend_usable(p));
+    RCGC_ASSERT(size > SMALL_MAX || page_of_block(p)->heap == S);
+    RCGC_ASSERT(size <= SMALL_MAX || size <= backend_usable(p));
     S->bytes_in_use -= size;
     if (S->memory_observed) rcgc__memory_event(S, NULL, 0, p, size);
 }
 
-void rcgc__free_forgotten(void *p)
+void rcgc__object_free(rcgc_state *S, void *p, size_t size)
 {
-    backend_free(p);
+    rcgc__forget_in(S, p, size);
+    give_back(S, p, size);
 }
-#endif
+
+void rcgc__free_forgotten(rcgc_state *S, void *p, size_t size)
+{
+    give_back(S, p, size);
+}
+
+/* Pages for pages.c: PAGE_BYTES aligned to PAGE_BYTES, so a block finds its
+   page by masking.  Neither counted nor shown to the hook: the objects in
+   them are. */
+void *rcgc__page_memory(void) { return backend_aligned(PAGE_BYTES); }
+void rcgc__page_memory_free(void *p) { backend_free(p); }
 
 /* rcgc's own bookkeeping (the census, the tools' tables): straight from the
    backend, outside the user's books and hook, as tracemalloc's own tables

@@ -15,10 +15,6 @@ struct rcgc_heap;
 
 void *rcgc__alloc(size_t size);                 /* uninitialised */
 void *rcgc__calloc(size_t size);                /* zeroed */
-/* The same in a heap the caller already holds (the object paths: one
-   lookup of the current heap per object, not one per step). */
-void *rcgc__calloc_in(struct rcgc_heap *S, size_t size);
-void rcgc__free_in(struct rcgc_heap *S, void *p, size_t size);
 /* Without asking the hook, for the deallocation path, which must not fail
    for a reason the user chose nor run user code of its own. */
 void *rcgc__alloc_unasked(size_t size);
@@ -35,9 +31,16 @@ void rcgc__free(void *p, size_t size);
 void *rcgc__own_calloc(size_t size);
 void *rcgc__own_realloc(void *p, size_t size);
 void rcgc__own_free(void *p);
-#ifdef RCGC_DEBUG
-void rcgc__forget_in(struct rcgc_heap *S, void *p, size_t size); /* stop counting p; free it later */
-void rcgc__free_forgotten(void *p);
-#endif
+/* Objects (object.c): uninitialised memory of exactly `size` bytes, 16-byte
+   aligned, from a size-class page or the backend (alloc.c, pages.h). */
+void *rcgc__object_alloc(struct rcgc_heap *S, size_t size);
+void rcgc__object_free(struct rcgc_heap *S, void *p, size_t size);
+/* The object's bytes leave the books now; the memory goes back later
+   (the debug quarantine). */
+void rcgc__forget_in(struct rcgc_heap *S, void *p, size_t size);
+void rcgc__free_forgotten(struct rcgc_heap *S, void *p, size_t size);
+/* Whole pages for pages.c, off the books. */
+void *rcgc__page_memory(void);
+void rcgc__page_memory_free(void *p);
 
 #endif

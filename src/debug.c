@@ -55,11 +55,12 @@ static void *reg_state(const rcgc_state *S, const void *obj)
 #define QUARANTINE_SLOTS 4096
 struct quarantine_slot {
     void *mem;
+    size_t size;
     const void *obj;
     trace_site site;   /* a copy (the tracer's may go first); file NULL: untraced */
 };
 
-void rcgc__debug_quarantine(void *mem, const void *obj)
+void rcgc__debug_quarantine(void *mem, size_t size, const void *obj)
 {
     rcgc_state *S = state();
     ptrmap_slot *s = ptrmap_find(&S->registry, obj);
@@ -67,7 +68,7 @@ void rcgc__debug_quarantine(void *mem, const void *obj)
     if (!S->quarantine) S->quarantine = rcgc__own_calloc(QUARANTINE_SLOTS * sizeof *S->quarantine);
     if (!S->quarantine) {   /* no room to hold it back: free it now */
         if (s) ptrmap_remove(&S->registry, obj);
-        rcgc__free_forgotten(mem);
+        rcgc__free_forgotten(S, mem, size);
         return;
     }
     const traceback *tb = rcgc__trace_of_object(obj);
@@ -75,9 +76,10 @@ void rcgc__debug_quarantine(void *mem, const void *obj)
     S->quarantine_next = (S->quarantine_next + 1) % QUARANTINE_SLOTS;
     if (q->mem) {
         ptrmap_remove(&S->registry, q->obj);
-        rcgc__free_forgotten(q->mem);
+        rcgc__free_forgotten(S, q->mem, q->size);
     }
     q->mem = mem;
+    q->size = size;
     q->obj = obj;
     q->site = tb ? *tb->site : (trace_site){NULL, NULL, 0};
 }
@@ -85,7 +87,8 @@ void rcgc__debug_quarantine(void *mem, const void *obj)
 void rcgc__debug_release(rcgc_state *S)
 {
     for (size_t i = 0; S->quarantine && i < QUARANTINE_SLOTS; i++)
-        if (S->quarantine[i].mem) rcgc__free_forgotten(S->quarantine[i].mem);
+        if (S->quarantine[i].mem)
+            rcgc__free_forgotten(S, S->quarantine[i].mem, S->quarantine[i].size);
     rcgc__own_free(S->quarantine);
     S->quarantine = NULL;
     ptrmap_free(&S->registry);

@@ -42,6 +42,7 @@
 #include "alloc.h"
 #include "ptrmap.h"
 #include "trace.h"
+#include "pages.h"
 
 #define RCGC_NUM_GENERATIONS 3
 
@@ -234,6 +235,34 @@ static inline void census_remove(rcgc_state *S, const rcgc_type *t, const void *
         rcgc__census_remove_slow(S, t, obj);
 }
 
+/* Objects' memory, its common case inline: a block off the head page of its
+   size class while no hook, tracer or stress build has to see it (alloc.c
+   has the whole path).  Uninitialised, like malloc's. */
+static inline void *object_alloc(rcgc_state *S, size_t size)
+{
+#ifndef RCGC_STRESS
+    if (__builtin_expect(size <= SMALL_MAX && !S->alloc_hook && !S->memory_observed, 1)) {
+        block_page *pg = S->classes[class_of(size)].available;
+        void *b = pg ? block_pop(pg) : NULL;
+        if (__builtin_expect(b != NULL, 1)) {
+            S->bytes_in_use += size;
+            return b;
+        }
+    }
+#endif
+    return rcgc__object_alloc(S, size);
+}
+static inline void object_free(rcgc_state *S, void *p, size_t size)
+{
+    if (__builtin_expect(size <= SMALL_MAX && !S->memory_observed, 1)) {
+        S->bytes_in_use -= size;
+        block_page *pg = page_of_block(p);
+        if (block_push(pg, p)) rcgc__block_freed_slow(S, pg);
+        return;
+    }
+    rcgc__object_free(S, p, size);
+}
+
 /* trace.c */
 void rcgc__memory_event(rcgc_state *S, const void *block, size_t size, const void *old,
                         size_t old_size);   /* alloc: old NULL; free: block NULL */
@@ -325,7 +354,7 @@ const char *rcgc__ref_name(const void *from, const void *to, size_t index, char 
    pointer rcgc did not allocate. */
 void rcgc__check_object(const void *obj, const char *what);
 void rcgc__debug_register(const void *obj);             /* a new object */
-void rcgc__debug_quarantine(void *mem, const void *obj); /* a freed one */
+void rcgc__debug_quarantine(void *mem, size_t size, const void *obj); /* a freed one */
 void rcgc__debug_release(rcgc_state *S);                 /* teardown */
 /* Abort with one line: what was called, the problem, type, address, count. */
 void rcgc__misuse(const char *what, const void *obj, const char *problem)

@@ -48,7 +48,65 @@ size_t rcgc__list_size(const gc_link *list)
 
 /* ---- creation ----------------------------------------------------------- */
 
-static inline __attribute__((always_inline)) void *new_object(rcgc_state *S, const rcgc_type *type)
+/* A small body zeroed without a call: for a 16-byte body, memset's call
+   cost more than the stores.  Only for blocks of the size classes, which
+   round up to 16 bytes, so the rounding up to a word stays in the block.
+   The empty asm keeps gcc from turning the loop back into memset. */
+static inline void zero_small_body(void *body, size_t size)
+{
+    uint64_t *w = body;
+    for (size_t n = (size + 7) / 8; n; n--) {
+        *w++ = 0;
+        __asm__("" : "+r"(w));
+    }
+}
+
+/* Header and list of a new object whose memory is mem (its body zeroed),
+   counted already: common to both paths below. */
+static inline __attribute__((always_inline)) void *init_object(rcgc_state *S, char *mem,
+                                                               const rcgc_type *type)
+{
+    obj_head *h = (obj_head *)(mem + PREFIX_SIZE - sizeof(obj_head));
+    h->refcnt = 1;
+    h->type_bits = (uintptr_t)type;
+    void *obj = body_of_head(h);
+    if (type_is_gc(type)) {
+        list_append(link_of(obj), &S->generations[0].head);
+    } else {
+        list_append(link_of(obj), &S->untracked);
+    }
+    return obj;
+}
+
+/* The common case without a call, or NULL: a small body, a block at hand,
+   the type the census counted last, no hook, tracer or debug checks to
+   tell, and no collection due.  Everything else takes new_object. */
+static inline __attribute__((always_inline)) void *new_object_fast(rcgc_state *S,
+                                                                   const rcgc_type *type)
+{
+#if defined(RCGC_DEBUG) || defined(RCGC_STRESS)
+    (void)S, (void)type;
+    return NULL;
+#else
+    if (!type || S->census_last->type != type || type->size > 64 || S->alloc_hook ||
+        S->memory_observed)
+        return NULL;   /* census_none's type is NULL: an unmade type misses */
+    if (type_is_gc(type) && S->generations[0].count >= S->young_trigger && S->young_trigger &&
+        S->enabled && !S->collecting)
+        return NULL;
+    size_t size = PREFIX_SIZE + type->size;
+    block_page *pg = S->classes[class_of(size)].available;
+    char *mem = pg ? block_pop(pg) : NULL;
+    if (!mem) return NULL;
+    S->bytes_in_use += size;
+    S->census_last->count++;
+    if (type_is_gc(type)) S->generations[0].count++;
+    zero_small_body(mem + PREFIX_SIZE, type->size);
+    return init_object(S, mem, type);
+#endif
+}
+
+static __attribute__((noinline)) void *new_object(rcgc_state *S, const rcgc_type *type)
 {
     if (!type || ((uintptr_t)type & TYPE_BITS_MASK)) {
         errno = EINVAL;
@@ -59,22 +117,14 @@ static inline __attribute__((always_inline)) void *new_object(rcgc_state *S, con
         errno = ENOMEM;
         return NULL;
     }
-    char *mem = rcgc__calloc_in(S, prefix + type->size);
+    char *mem = object_alloc(S, prefix + type->size);
     if (!mem) return NULL;
     if (!census_add(S, type, mem + prefix)) {
-        rcgc__free_in(S, mem, prefix + type->size);
+        object_free(S, mem, prefix + type->size);
         errno = ENOMEM;
         return NULL;
     }
-    obj_head *h = (obj_head *)(mem + prefix - sizeof(obj_head));
-    h->refcnt = 1;
-    h->type_bits = (uintptr_t)type;
-    void *obj = body_of_head(h);
-#ifdef RCGC_DEBUG
-    h->magic = OBJ_MAGIC_LIVE;
-    h->serial = ++S->serial;
-    rcgc__debug_register(obj);
-#endif
+    memset(mem + prefix, 0, type->size);
     if (type_is_gc(type)) {
         /* CPython 3.12's _PyObject_GC_Link: count, maybe collect, and only
            then track, so the new object never takes part in that collection. */
@@ -83,10 +133,14 @@ static inline __attribute__((always_inline)) void *new_object(rcgc_state *S, con
         if (young->count > S->young_trigger && S->young_trigger && S->enabled &&
             !S->collecting)
             rcgc__maybe_collect();
-        list_append(link_of(obj), &young->head);
-    } else {
-        list_append(link_of(obj), &S->untracked);
     }
+    void *obj = init_object(S, mem, type);
+#ifdef RCGC_DEBUG
+    obj_head *h = head_of(obj);
+    h->magic = OBJ_MAGIC_LIVE;
+    h->serial = ++S->serial;
+    rcgc__debug_register(obj);
+#endif
     return obj;
 }
 
@@ -113,12 +167,15 @@ void *rcgc_new_at(const rcgc_type *type, const char *file, int line, const char 
         __asm__ volatile("" : "+r"(obj));
         return obj;
     }
-    return new_object(S, type);
+    void *obj = new_object_fast(S, type);
+    return obj ? obj : new_object(S, type);
 }
 
 void *rcgc_new(const rcgc_type *type)
 {
-    return new_object(state(), type);
+    rcgc_state *S = state();
+    void *obj = new_object_fast(S, type);
+    return obj ? obj : new_object(S, type);
 }
 
 /* ---- counts ------------------------------------------------------------- */
@@ -236,21 +293,27 @@ bool rcgc_is_finalized(const void *obj)
 
 /* ---- deallocation --------------------------------------------------------- */
 
-void rcgc__free_object(rcgc_state *S, obj_head *h)
+/* The memory of an object off every list. */
+static inline __attribute__((always_inline)) void free_memory(rcgc_state *S, obj_head *h,
+                                                              const rcgc_type *t)
 {
-    gc_link *g = (gc_link *)h - 1;
-    if (g->next) list_remove(g);   /* the untracked list, or teardown's survivors */
-    void *mem = g;
-    const rcgc_type *t = head_type(h);
+    void *mem = (gc_link *)h - 1;
     size_t size = object_size(t);
     census_remove(S, t, body_of_head(h));
 #ifdef RCGC_DEBUG
     h->magic = OBJ_MAGIC_FREED;
-    rcgc__debug_quarantine(mem, body_of_head(h));   /* first: it keeps the site of its trace */
+    rcgc__debug_quarantine(mem, size, body_of_head(h));   /* first: it keeps the site of its trace */
     rcgc__forget_in(S, mem, size);
 #else
-    rcgc__free_in(S, mem, size);
+    object_free(S, mem, size);
 #endif
+}
+
+void rcgc__free_object(rcgc_state *S, obj_head *h)
+{
+    gc_link *g = (gc_link *)h - 1;
+    if (g->next) list_remove(g);   /* the untracked list, or teardown's survivors */
+    free_memory(S, h, head_type(h));
 }
 
 /* The dealloc_one frames whose finalizer is running, innermost first: a
@@ -368,9 +431,44 @@ static void drain_plain(rcgc_state *S)
     S->plain_depth--;
 }
 
+/* The common case, whole: no finalizer to run, no weakrefs, no deallocation
+   in progress that this one must queue behind.  One frame per object where
+   the general path below takes three (measured: -10 % instructions on
+   binary trees). */
+static inline __attribute__((always_inline)) bool dealloc_fast(rcgc_state *S, obj_head *h)
+{
+#ifdef RCGC_DEBUG
+    (void)S, (void)h;
+    return false;
+#else
+    const rcgc_type *t = head_type(h);
+    bool gc = type_is_gc(t);
+    unsigned *depth = gc ? &S->dealloc_depth : &S->plain_depth;
+    if (t->finalize || (h->type_bits & TYPE_BIT_HAS_WEAKREFS) || S->finalizing ||
+        *depth >= DEALLOC_MAX_DEPTH)
+        return false;
+    void *obj = body_of_head(h);
+    gc_link *g = (gc_link *)h - 1;
+    if (gc && g->next) list_remove(g);   /* its generation: as rcgc__dealloc does */
+    ++*depth;
+    if (t->clear) t->clear(obj);
+    if (t->destroy) t->destroy(obj);
+    --*depth;
+    if (g->next) list_remove(g);   /* the untracked list: as rcgc__free_object does */
+    if (gc && S->generations[0].count > 0) S->generations[0].count--;
+    free_memory(S, h, t);
+    if (*depth == 0) {
+        if (gc && S->dealloc_pending) drain_pending(S);
+        if (!gc && S->plain_pending) drain_plain(S);
+    }
+    return true;
+#endif
+}
+
 void rcgc__dealloc(obj_head *h)
 {
     rcgc_state *S = state();
+    if (dealloc_fast(S, h)) return;
     if (S->finalizing && being_finalized(S, h)) {
 #ifdef RCGC_DEBUG
         rcgc__misuse("rcgc_decref", body_of_head(h),

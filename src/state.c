@@ -395,6 +395,7 @@ static void teardown(rcgc_state *S)
     rcgc__debug_release(S);
 #endif
     RCGC_ASSERT(S->bytes_in_use == 0);
+    rcgc__pages_release(S);
 }
 
 int rcgc_heap_destroy(rcgc_heap *heap)

@@ -121,6 +121,8 @@ typedef struct rcgc_heap {
     rcgc_alloc_hook_fn alloc_hook;
     void *alloc_hook_arg;
     size_t bytes_in_use;
+    /* Where objects of up to SMALL_MAX bytes live (pages.c). */
+    size_class classes[CLASS_COUNT];
     uint64_t serial;
 
     /* The heap itself (state.c). */
