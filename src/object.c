@@ -48,19 +48,6 @@ size_t rcgc__list_size(const gc_link *list)
 
 /* ---- creation ----------------------------------------------------------- */
 
-/* A small body zeroed without a call: for a 16-byte body, memset's call
-   cost more than the stores.  Only for blocks of the size classes, which
-   round up to 16 bytes, so the rounding up to a word stays in the block.
-   The empty asm keeps gcc from turning the loop back into memset. */
-static inline void zero_small_body(void *body, size_t size)
-{
-    uint64_t *w = body;
-    for (size_t n = (size + 7) / 8; n; n--) {
-        *w++ = 0;
-        __asm__("" : "+r"(w));
-    }
-}
-
 /* Header and list of a new object whose memory is mem (its body zeroed),
    counted already: common to both paths below. */
 static inline __attribute__((always_inline)) void *init_object(rcgc_state *S, char *mem,
@@ -77,6 +64,21 @@ static inline __attribute__((always_inline)) void *init_object(rcgc_state *S, ch
     }
     return obj;
 }
+
+/* A small body zeroed without a call: for a 16-byte body, memset's call
+   cost more than the stores.  Only for blocks of the size classes, which
+   round up to 16 bytes, so the rounding up to a word stays in the block.
+   The empty asm keeps gcc from turning the loop back into memset. */
+#if !defined(RCGC_DEBUG) && !defined(RCGC_STRESS)
+static inline void zero_small_body(void *body, size_t size)
+{
+    uint64_t *w = body;
+    for (size_t n = (size + 7) / 8; n; n--) {
+        *w++ = 0;
+        __asm__("" : "+r"(w));
+    }
+}
+#endif
 
 /* The common case without a call, or NULL: a small body, a block at hand,
    the type the census counted last, no hook, tracer or debug checks to
