@@ -15,7 +15,7 @@
 #if defined(RCGC_VALGRIND)
 #include <valgrind/memcheck.h>
 #define POISON(p, n) VALGRIND_MAKE_MEM_NOACCESS((p), (n))
-#define UNPOISON(p, n) VALGRIND_MAKE_MEM_UNDEFINED((p), (n))
+#define UNPOISON(p, n) VALGRIND_MAKE_MEM_DEFINED((p), (n))   /* read at once: the free-list word */
 #else
 #include <sanitizer/asan_interface.h>
 #define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
@@ -69,6 +69,7 @@ static block_page *page_new(rcgc_state *S, unsigned cls)
     pg->used = 0;
     pg->size_class = (uint16_t)cls;
     rcgc__block_poison(pg->bump, (size_t)(pg->end - pg->bump));
+    S->pages++;
     return pg;
 }
 
@@ -98,8 +99,9 @@ void rcgc__block_free(rcgc_state *S, void *block)
     if (block_push(pg, block)) rcgc__block_freed_slow(S, pg);
 }
 
-static void page_free(block_page *pg)
+static void page_free(rcgc_state *S, block_page *pg)
 {
+    S->pages--;
     /* The backend reads its own words at the start of what it handed out. */
     rcgc__block_unpoison((char *)pg + FIRST_BLOCK, PAGE_BYTES - FIRST_BLOCK);
     rcgc__page_memory_free(pg);
@@ -114,7 +116,7 @@ void rcgc__block_freed_slow(rcgc_state *S, block_page *pg)
     if (!pg->listed) list_at_tail(c, pg);
     if (pg->used == 0 && c->available != pg) {   /* the head stays: no churn at the edge */
         unlist(c, pg);
-        page_free(pg);
+        page_free(S, pg);
     }
 }
 
@@ -126,7 +128,7 @@ void rcgc__pages_release(rcgc_state *S)
             block_page *pg = c->available;
             RCGC_ASSERT(pg->used == 0);
             unlist(c, pg);
-            page_free(pg);
+            page_free(S, pg);
         }
     }
 }

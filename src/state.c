@@ -396,6 +396,7 @@ static void teardown(rcgc_state *S)
 #endif
     RCGC_ASSERT(S->bytes_in_use == 0);
     rcgc__pages_release(S);
+    RCGC_ASSERT(S->pages == 0);
 }
 
 int rcgc_heap_destroy(rcgc_heap *heap)

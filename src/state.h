@@ -123,6 +123,7 @@ typedef struct rcgc_heap {
     size_t bytes_in_use;
     /* Where objects of up to SMALL_MAX bytes live (pages.c). */
     size_class classes[CLASS_COUNT];
+    size_t pages;                   /* pages held, full ones included */
     uint64_t serial;
 
     /* The heap itself (state.c). */

@@ -1,0 +1,126 @@
+/* Size-class pages (src/pages.c): what a program sees of them is that
+   rcgc_new still gives zeroed, aligned, separate bodies of any size, and
+   that memory it frees goes back.  The page lists are read through the
+   internals to check the second. */
+#include "harness.h"
+
+#include "internal.h"
+
+static size_t pages_held(void)
+{
+    return state()->pages;
+}
+
+/* Types of body sizes 0, 8, ..., past the largest class. */
+#define SIZES 80
+static rcgc_type types[SIZES];
+static void make_types(void)
+{
+    for (size_t i = 0; i < SIZES; i++)
+        types[i] = (rcgc_type){.name = "sized", .size = i * 8};
+}
+
+TEST(bodies_are_zeroed_aligned_and_apart_at_every_size)
+{
+    make_types();
+    void *objs[SIZES];
+    for (int round = 0; round < 3; round++) {   /* later rounds reuse freed blocks */
+        for (size_t i = 0; i < SIZES; i++) {
+            objs[i] = rcgc_new(&types[i]);
+            CHECK(objs[i] != NULL);
+            CHECK_EQ((uintptr_t)objs[i] % 16, 0);
+            const unsigned char *body = objs[i];
+            for (size_t b = 0; b < types[i].size; b++) CHECK_EQ(body[b], 0);
+            memset(objs[i], 0xA5, types[i].size);   /* ASan and valgrind see overruns */
+        }
+        for (size_t i = 0; i < SIZES; i++) {
+            const unsigned char *body = objs[i];
+            for (size_t b = 0; b < types[i].size; b++) CHECK_EQ(body[b], 0xA5);
+            rcgc_decref(objs[i]);
+        }
+    }
+}
+
+TEST(objects_past_the_largest_class_come_from_the_allocator)
+{
+    /* The largest size a class holds, and one byte more. */
+    size_t header = sizeof(gc_link) + sizeof(obj_head);
+    rcgc_type in_class = {.name = "in_class", .size = SMALL_MAX - header};
+    rcgc_type past = {.name = "past", .size = SMALL_MAX - header + 1};
+    size_t before = rcgc_memory_in_use();
+    void *a = rcgc_new(&in_class), *b = rcgc_new(&past);
+    CHECK(a && b);
+    CHECK_EQ(rcgc_memory_in_use() - before, 2 * SMALL_MAX + 1);
+    memset(a, 1, in_class.size);
+    memset(b, 1, past.size);
+    rcgc_decref(a);
+    rcgc_decref(b);
+    CHECK_EQ(rcgc_memory_in_use(), before);
+}
+
+/* 200,000 tracked pairs (about 150 pages), dropped: every page but the one
+   each class allocates from goes back to the allocator. */
+TEST(memory_a_program_frees_goes_back)
+{
+    rcgc_heap *heap = rcgc_heap_new();
+    CHECK(heap != NULL);
+    rcgc_heap *previous = rcgc_heap_enter(heap);
+    rcgc_disable();
+    size_t empty = pages_held();
+    CHECK_EQ(empty, 0);
+    void *list = rcgc_list_new();
+    for (int i = 0; i < 100000; i++) {
+        void *a = rcgc_list_new(), *b = rcgc_list_new();
+        CHECK_EQ(rcgc_list_append_steal(a, b), 0);
+        CHECK_EQ(rcgc_list_append(b, a), 0);
+        CHECK_EQ(rcgc_list_append_steal(list, a), 0);
+    }
+    CHECK(pages_held() > 100);
+    rcgc_decref(list);
+    CHECK_EQ(rcgc_collect(2), 200000);
+    CHECK_EQ(pages_held(), 1);   /* the lists' class keeps its head page */
+    CHECK_EQ(rcgc_heap_enter(previous), heap);
+    CHECK_EQ(rcgc_heap_destroy(heap), 0);
+}
+
+TEST(a_destroyed_heap_keeps_no_page)
+{
+    rcgc_heap *heap = rcgc_heap_new();
+    CHECK(heap != NULL);
+    rcgc_heap *previous = rcgc_heap_enter(heap);
+    make_types();
+    for (size_t i = 0; i < SIZES; i++) {
+        void *kept = rcgc_new(&types[i]);   /* left for teardown to free */
+        CHECK(kept != NULL);
+    }
+    CHECK(pages_held() >= SMALL_MAX / CLASS_GRAIN - 2);
+    CHECK_EQ(rcgc_heap_enter(previous), heap);
+    /* Teardown frees the objects and then every page; valgrind's leak
+       check in the valgrind stage sees nothing left. */
+    CHECK_EQ(rcgc_heap_destroy(heap), 0);
+}
+
+/* A page that filled up takes blocks again once one of its blocks is
+   freed, and a free in the middle of a full page leaves the others alone. */
+TEST(a_full_page_takes_blocks_again)
+{
+    rcgc_type t = {.name = "t", .size = 16};
+    enum { N = 5000 };   /* several pages of 48-byte blocks */
+    static void *objs[N];
+    for (int i = 0; i < N; i++) {
+        objs[i] = rcgc_new(&t);
+        CHECK(objs[i] != NULL);
+        *(int *)objs[i] = i;
+    }
+    for (int i = 0; i < N; i += 3) rcgc_decref(objs[i]);
+    for (int i = 0; i < N; i += 3) {
+        objs[i] = rcgc_new(&t);
+        CHECK(objs[i] != NULL);
+        CHECK_EQ(*(int *)objs[i], 0);
+        *(int *)objs[i] = i;
+    }
+    for (int i = 0; i < N; i++) {
+        CHECK_EQ(*(int *)objs[i], i);
+        rcgc_decref(objs[i]);
+    }
+}
