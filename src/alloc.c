@@ -171,12 +171,6 @@ void rcgc__free_forgotten(rcgc_state *S, void *p, size_t size)
     give_back(S, p, size);
 }
 
-/* Pages for pages.c: PAGE_BYTES aligned to PAGE_BYTES, so a block finds its
-   page by masking.  Neither counted nor shown to the hook: the objects in
-   them are. */
-void *rcgc__page_memory(void) { return backend_aligned(PAGE_BYTES); }
-void rcgc__page_memory_free(void *p) { backend_free(p); }
-
 /* rcgc's own bookkeeping (the census, the tools' tables): straight from the
    backend, outside the user's books and hook, as tracemalloc's own tables
    are outside the memory it traces. */
@@ -199,6 +193,15 @@ void *rcgc__own_realloc(void *p, size_t size)
     return own_refused() ? NULL : backend_realloc(p, size ? size : 1);
 }
 void rcgc__own_free(void *p) { backend_free(p); }
+
+/* Pages for pages.c: PAGE_BYTES aligned to PAGE_BYTES, so a block finds its
+   page by masking.  Neither counted nor shown to the hook: the objects in
+   them are; tests refuse them as they refuse rcgc's own memory. */
+void *rcgc__page_memory(void)
+{
+    return own_refused() ? NULL : backend_aligned(PAGE_BYTES);
+}
+void rcgc__page_memory_free(void *p) { backend_free(p); }
 
 void rcgc_set_alloc_hook(rcgc_alloc_hook_fn allow, void *arg)
 {

@@ -124,3 +124,26 @@ TEST(a_full_page_takes_blocks_again)
         rcgc_decref(objs[i]);
     }
 }
+
+/* A page the allocator will not give: the object is not made, errno says
+   why, nothing is counted, and the next attempt works. */
+TEST(a_page_that_cannot_be_had_fails_the_new_object_only)
+{
+    rcgc_heap *heap = rcgc_heap_new();
+    CHECK(heap != NULL);
+    rcgc_heap *previous = rcgc_heap_enter(heap);
+    rcgc_type t = {.name = "t", .size = 24};
+    state()->own_refusal = 1;   /* the first page */
+    errno = 0;
+    CHECK(rcgc_new(&t) == NULL);
+    CHECK_EQ(errno, ENOMEM);
+    CHECK_EQ(rcgc_memory_in_use(), 0);
+    CHECK_EQ(pages_held(), 0);
+    void *obj = rcgc_new(&t);
+    CHECK(obj != NULL);
+    CHECK_EQ(pages_held(), 1);
+    rcgc_decref(obj);
+    CHECK_EQ(rcgc_memory_in_use(), 0);
+    CHECK_EQ(rcgc_heap_enter(previous), heap);
+    CHECK_EQ(rcgc_heap_destroy(heap), 0);
+}

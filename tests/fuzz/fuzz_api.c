@@ -40,7 +40,7 @@
  *  - collections: rcgc_collect runs unless one is running (then 0 + EBUSY),
  *    returns what its gc callbacks report, and updates rcgc_get_stats; gc
  *    callbacks see START and STOP in pairs;
- *  - the control surface reads back what was set (threshold, debug flags,
+ *  - the control surface reads back what was set (threshold, policy, debug flags,
  *    enabled), and every debug line reaching the sink is one whole line;
  *  - stack: no callback runs deeper than STACK_LIMIT, even while a chain of
  *    2,048 objects is freed;
@@ -1312,6 +1312,7 @@ static void op_link(void *obj, unsigned field, void *target)
 
 static const size_t tiny[8] = {0, 1, 2, 3, 5, 10, 100, 700};
 static size_t model_threshold[3];
+static rcgc_policy model_policy;
 static bool model_enabled;
 static unsigned model_debug;
 
@@ -1409,6 +1410,8 @@ static void op_errors(unsigned a, unsigned b)
         for (int i = 0; i < 3; i++)
             if (th[i] != model_threshold[i]) fail("threshold %d reads %zu, set %zu", i, th[i],
                                                   model_threshold[i]);
+        if (rcgc_get_policy() != model_policy)
+            fail("policy reads %d, set %d", (int)rcgc_get_policy(), (int)model_policy);
         break;
     }
     }
@@ -2562,6 +2565,10 @@ static void run_op(unsigned op, unsigned a, unsigned b, unsigned c)
         model_threshold[1] = tiny[b % 8];
         model_threshold[2] = tiny[c % 8];
         rcgc_set_threshold(model_threshold[0], model_threshold[1], model_threshold[2]);
+        if (a & 0x40) {   /* issue 10: the policy switch, at any point */
+            model_policy = b & 0x40 ? RCGC_POLICY_THROUGHPUT : RCGC_POLICY_CPYTHON;
+            if (rcgc_set_policy(model_policy) != 0) fail("rcgc_set_policy(%d)", (int)model_policy);
+        }
         break;
     case OP_FREEZE:
         if (a & 1) {
@@ -2801,6 +2808,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     depth = 0;
     memcpy(model_threshold, threshold, sizeof threshold);
     model_enabled = enabled;
+    model_policy = rcgc_get_policy();
     model_debug = debug;
     cur_op = -1;
     cur_name = "setup";
