@@ -1,8 +1,9 @@
 /*
  * Allocation backend.  mimalloc when the build found it (Debian's
- * libmimalloc-dev: size-segregated pages keep objects of one size together and
- * in allocation order, and its free is about twice as fast as glibc's on
- * binary-trees work, see BENCHMARKS.md); libc malloc otherwise.
+ * libmimalloc-dev: its free is about twice as fast as glibc's on
+ * binary-trees work, see BENCHMARKS.md); libc malloc otherwise.  Objects of
+ * up to SMALL_MAX bytes come from size-class pages (pages.c) instead, whose
+ * pages come from the backend.
  *
  * Accounting counts the bytes asked for; callers pass the same size back on
  * free (asking the backend for a block's usable size cost 10 % of a garbage
