@@ -197,10 +197,13 @@ void rcgc__own_free(void *p) { backend_free(p); }
 
 /* Pages for pages.c: PAGE_BYTES aligned to PAGE_BYTES, so a block finds its
    page by masking.  Neither counted nor shown to the hook: the objects in
-   them are; tests refuse them as they refuse rcgc's own memory. */
+   them are; tests refuse them through state.page_refusal, as they refuse
+   rcgc's own memory through own_refusal. */
 void *rcgc__page_memory(void)
 {
-    return own_refused() ? NULL : backend_aligned(PAGE_BYTES);
+    rcgc_state *S = state();
+    if (S->page_refusal && --S->page_refusal == 0) return NULL;
+    return backend_aligned(PAGE_BYTES);
 }
 void rcgc__page_memory_free(void *p) { backend_free(p); }
 

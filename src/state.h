@@ -98,6 +98,7 @@ typedef struct rcgc_heap {
     /* Tests only: the n-th allocation of rcgc's own bookkeeping fails
        (alloc.c), as the hook makes the others fail. */
     unsigned own_refusal;
+    unsigned page_refusal;          /* the same for size-class pages */
 
     /* Memory observed (trace.c): while set, alloc.c reports every block it
        allocates or frees to rcgc__memory_event.  T3: it is tracing ||
