@@ -1,7 +1,8 @@
 """CPython 3.12's side of bench/retain.c: build a retained list of N
 one-item lists (root.append([i])) with the automatic collector on; the time
 inside collections through gc.callbacks, its share of the building time, the
-longest single pause, peak RSS (VmHWM) and its growth per container.
+longest single pause, peak RSS (VmHWM), and the resident memory the first
+build added, per container.
 
 usage: PYENV_VERSION=3.12.1 python3.12 bench/retain.py [containers] [runs] [nogc]
 
@@ -58,6 +59,8 @@ def main():
         root = build(count)
         totals.append(time.perf_counter_ns() - start)
         in_collections.append(collection_ns)
+        if len(totals) == 1:
+            rss_built = rss_mib("VmRSS")
         checksum = sum(item[0] for item in root)
         del root
     peak = rss_mib("VmHWM")
@@ -70,7 +73,7 @@ def main():
     print(f"RESULT retain_share {IMPL} percent {100 * spent / total:.2f}")
     print(f"RESULT retain_longest_pause {IMPL} ms {longest_pause_ns / 1e6:.2f}")
     print(f"RESULT retain_peak_rss {IMPL} MiB {peak:.2f}")
-    print(f"RESULT retain_bytes_per_container {IMPL} bytes {(peak - rss_before) * 1048576 / count:.2f}")
+    print(f"RESULT retain_bytes_per_container {IMPL} bytes {(rss_built - rss_before) * 1048576 / count:.2f}")
     for g in range(3):
         print(f"RESULT retain_gen{g} {IMPL} collections_per_run {collections[g] / runs:.2f}")
         print(f"RESULT retain_gen{g}_ms {IMPL} ms_per_run {generation_ns[g] / 1e6 / runs:.2f}")
