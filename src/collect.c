@@ -455,6 +455,7 @@ static size_t collect_main(rcgc_state *S, int generation, size_t *collected,
     }
     unreachable_summary sum =
         clear_unreachable_mask(&unreachable, S->debug & RCGC_DEBUG_COLLECTABLE);
+    S->last_examined = reachable + sum.count;   /* for the throughput policy */
     VALIDATE_LIST(&unreachable, true, false);
 
     size_t m = sum.has_weakrefs ? handle_weakrefs(&unreachable, old) : 0;
@@ -522,51 +523,65 @@ size_t rcgc_collect(int generation)
     return n;
 }
 
-/* The throughput policy stretches the young generation's interval while
-   its collections find (almost) nothing, and shrinks it when they find
-   much: a collection's cost is its survivors, so an interval that holds no
-   garbage only repeats the work.  The interval stays at most 2^6 times the
-   threshold (44,800 objects at CPython's 700), which bounds the garbage
-   cycles that can wait for a collection, and so the memory. */
-#define YOUNG_SCALE_MAX 6
+/* The throughput policy stretches a generation's interval while its
+   collections find (almost) nothing, and shrinks it when they find much: a
+   collection's cost is its survivors, so an interval that holds no garbage
+   only repeats the work.  Generation 0's interval stays at most 2^3 times
+   its threshold (5,600 objects at CPython's 700): a young generation much
+   larger than that no longer fits the caches, and each of its objects cost
+   twice as much to look at (45 against 20 ns on bench/retain.c; BENCHMARKS
+   "Collection share").  Generation 1's, counted in young collections, may
+   stretch to 2^6 times its threshold (640): it is where survivors wait, so
+   re-walking them for nothing was most of the cost of building a large
+   structure.  Both bounds keep every garbage cycle found eventually. */
+#define YOUNG_SCALE_MAX 3
+#define MIDDLE_SCALE_MAX 6
 
-void rcgc__schedule_young(rcgc_state *S)
+static size_t scaled(size_t threshold, unsigned scale)
 {
-    size_t t = S->generations[0].threshold;
-    unsigned scale = S->policy == RCGC_POLICY_THROUGHPUT ? S->young_scale : 0;
-    S->young_trigger = t > (SIZE_MAX >> scale) ? SIZE_MAX : t << scale;
+    return threshold > (SIZE_MAX >> scale) ? SIZE_MAX : threshold << scale;
 }
 
-/* After an automatic collection of generation 0 that looked at `young`
-   objects and found `found` unreachable. */
-static void adapt_young(rcgc_state *S, size_t young, size_t found)
+void rcgc__schedule_triggers(rcgc_state *S)
 {
-    if (S->policy != RCGC_POLICY_THROUGHPUT) return;
-    if (found * 8 <= young && S->young_scale < YOUNG_SCALE_MAX)
-        S->young_scale++;                  /* 1/8 or less was garbage: wait longer */
-    else if (found * 2 >= young && S->young_scale > 0)
-        S->young_scale--;                  /* half or more was: come sooner */
-    rcgc__schedule_young(S);
+    bool throughput = S->policy == RCGC_POLICY_THROUGHPUT;
+    S->young_trigger = scaled(S->generations[0].threshold, throughput ? S->young_scale : 0);
+    S->middle_trigger = scaled(S->generations[1].threshold, throughput ? S->middle_scale : 0);
+}
+
+/* After an automatic collection of generation 0 or 1 that looked at
+   `examined` objects and found `found` unreachable. */
+static void adapt(rcgc_state *S, int generation, size_t examined, size_t found)
+{
+    if (S->policy != RCGC_POLICY_THROUGHPUT || generation > 1) return;
+    unsigned *scale = generation == 0 ? &S->young_scale : &S->middle_scale;
+    unsigned most = generation == 0 ? YOUNG_SCALE_MAX : MIDDLE_SCALE_MAX;
+    if (found * 8 <= examined && *scale < most)
+        ++*scale;                          /* 1/8 or less was garbage: wait longer */
+    else if (found * 2 >= examined && *scale > 0)
+        --*scale;                          /* half or more was: come sooner */
+    rcgc__schedule_triggers(S);
 }
 
 /* Automatic collection: the oldest generation whose count passed its
-   threshold (generation 0: its trigger), except that a full collection
-   waits until the objects that survived into generation 2 since the last
-   full one exceed 25 % of those that were there then (CPython's guard
-   against quadratic behaviour). */
+   threshold (generations 0 and 1: their triggers), except that a full
+   collection waits until the objects that survived into generation 2 since
+   the last full one exceed 25 % of those that were there then (CPython's
+   guard against quadratic behaviour). */
 void rcgc__maybe_collect(void)
 {
     rcgc_state *S = state();
     S->collecting = true;
     for (int i = RCGC_NUM_GENERATIONS - 1; i >= 0; i--) {
-        size_t limit = i == 0 ? S->young_trigger : S->generations[i].threshold;
+        size_t limit = i == 0   ? S->young_trigger
+                       : i == 1 ? S->middle_trigger
+                                : S->generations[i].threshold;
         if (S->generations[i].count > limit) {
             if (i == RCGC_NUM_GENERATIONS - 1 &&
                 S->long_lived_pending < S->long_lived_total / 4)
                 continue;
-            size_t young = S->generations[0].count;
             size_t found = rcgc__collect_with_callbacks(i);
-            if (i == 0) adapt_young(S, young, found);
+            adapt(S, i, S->last_examined, found);
             break;
         }
     }

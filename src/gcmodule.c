@@ -33,7 +33,7 @@ void rcgc_set_threshold(size_t t0, size_t t1, size_t t2)
     S->generations[0].threshold = t0;
     S->generations[1].threshold = t1;
     S->generations[2].threshold = t2;
-    rcgc__schedule_young(S);
+    rcgc__schedule_triggers(S);
 }
 
 int rcgc_set_policy(rcgc_policy policy)
@@ -44,8 +44,8 @@ int rcgc_set_policy(rcgc_policy policy)
     }
     rcgc_state *S = state();
     S->policy = policy;
-    S->young_scale = 0;   /* the throughput policy learns afresh */
-    rcgc__schedule_young(S);
+    S->young_scale = S->middle_scale = 0;   /* the throughput policy learns afresh */
+    rcgc__schedule_triggers(S);
     return 0;
 }
 

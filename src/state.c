@@ -83,6 +83,7 @@ static void heap_init(rcgc_state *S)
     list_init(&S->permanent);
     list_init(&S->untracked);
     S->young_trigger = thresholds[0];
+    S->middle_trigger = thresholds[1];
     S->policy = RCGC_POLICY_CPYTHON;
     S->census_last = &S->census_none;
     S->enabled = true;

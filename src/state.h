@@ -33,9 +33,13 @@ typedef struct rcgc_heap {
     gc_link permanent;
     /* Automatic collection of generation 0 starts once its count passes
        young_trigger: its threshold, times 2^young_scale under the
-       throughput policy (collect.c's schedule_young), 0 = never. */
+       throughput policy (collect.c's rcgc__schedule_triggers), 0 = never. */
     size_t young_trigger;
     unsigned young_scale;
+    /* The same for generation 1, whose count is of young collections. */
+    size_t middle_trigger;
+    unsigned middle_scale;
+    size_t last_examined;           /* objects the last collection looked at */
     rcgc_policy policy;
     /* Every object the collector does not look at: those of types without
        traverse, and untracked ones of types with it (TYPE_BIT_UNTRACKED).

@@ -74,10 +74,28 @@ TEST(throughput_policy_stretches_the_interval_while_nothing_is_found)
     SKIP_IF_STRESS("every allocation collects");
     policy_start(RCGC_POLICY_THROUGHPUT);
     keep_objects(70000);
-    /* Collections at the 701st allocation, then after 1,401, 2,801, 5,601,
-       11,201 and 22,401 more (44,106 in all); the next would come 44,801
-       later: 6 collections for 70,001 objects, against CPython's 99. */
-    CHECK_EQ(collections[0] + collections[1] + collections[2], 6);
+    /* Collections at the 701st allocation, then after 1,401, 2,801 and
+       5,601 more (at the 10,504th), then every 5,601 (the longest interval,
+       8 x 700): 14 collections for 70,001 objects, against CPython's 99.
+       The 11th is of generation 1, which then waits twice as long. */
+    CHECK_EQ(collections[0] + collections[1] + collections[2], 14);
+    CHECK_EQ(collections[1], 1);
+    policy_end();
+}
+
+/* Generation 1's interval stretches too: survivors are not walked again
+   and again for nothing while a structure is built. */
+TEST(throughput_policy_stretches_generation_1_while_it_finds_nothing)
+{
+    SKIP_IF_STRESS("every allocation collects");
+    policy_start(RCGC_POLICY_THROUGHPUT);
+    keep_objects(300000);
+    /* 55 collections (3, then 52 every 5,601 from the 10,504th): the 11th
+       is of generation 1 and finds nothing, so the next comes after 20
+       young ones (the 32nd), and the one after that would come 40 later. */
+    CHECK_EQ(collections[0] + collections[1] + collections[2], 55);
+    CHECK_EQ(collections[1], 2);
+    CHECK_EQ(collections[2], 0);
     policy_end();
 }
 
@@ -93,9 +111,9 @@ TEST(throughput_policy_finds_every_cycle_and_bounds_memory)
         size_t now = rcgc_memory_in_use() - base;
         if (now > peak) peak = now;
     }
-    /* 64 x 700 young objects at most, the pairs' halves: 22,400 pairs. */
-    CHECK(peak <= 22401 * pair);
-    CHECK(collections[0] + collections[1] + collections[2] >= 200000 * 2 / 44800);
+    /* 8 x 700 young objects at most, the pairs' halves: 2,800 pairs. */
+    CHECK(peak <= 2801 * pair);
+    CHECK(collections[0] + collections[1] + collections[2] >= 200000 * 2 / 5600);
     rcgc_collect(2);
     CHECK_EQ(rcgc_memory_in_use(), base);
     policy_end();
