@@ -33,7 +33,7 @@ typedef struct watch_entry {
 static void update_observing(rcgc_state *S)
 {
     S->tools_observing = S->leakcheck_open || S->watched.len > 0 || S->made_since.len > 0;
-    if (S->tools_observing) S->census_last = &S->census_none;   /* census.c's C2 */
+    if (S->tools_observing) rcgc__census_forget_ways(S);   /* census.c's C2 */
 }
 
 static void free_watch_entry(watch_entry *e)

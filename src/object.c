@@ -90,8 +90,9 @@ static inline __attribute__((always_inline)) void *new_object_fast(rcgc_state *S
     (void)S, (void)type;
     return NULL;
 #else
-    if (!type || S->census_last->type != type || type->size > 64 || S->alloc_hook ||
-        S->memory_observed)
+    census_entry *counted;
+    if (!type || (counted = *census_way(S, type))->type != type || type->size > 64 ||
+        S->alloc_hook || S->memory_observed)
         return NULL;   /* census_none's type is NULL: an unmade type misses */
     if (type_is_gc(type) && S->generations[0].count >= S->young_trigger && S->young_trigger &&
         S->enabled && !S->collecting)
@@ -101,7 +102,7 @@ static inline __attribute__((always_inline)) void *new_object_fast(rcgc_state *S
     char *mem = pg ? block_pop(pg) : NULL;
     if (!mem) return NULL;
     S->bytes_in_use += size;
-    S->census_last->count++;
+    counted->count++;
     if (type_is_gc(type)) S->generations[0].count++;
     zero_small_body(mem + PREFIX_SIZE, type->size);
     return init_object(S, mem, type);

@@ -85,7 +85,7 @@ static void heap_init(rcgc_state *S)
     S->young_trigger = thresholds[0];
     S->middle_trigger = thresholds[1];
     S->policy = RCGC_POLICY_CPYTHON;
-    S->census_last = &S->census_none;
+    rcgc__census_forget_ways(S);
     S->enabled = true;
 }
 

@@ -21,6 +21,7 @@ typedef struct callback_entry {
 typedef struct weakref_table weakref_table;
 typedef struct plain_chunk plain_chunk;
 /* Live objects of one type (census.c). */
+#define CENSUS_WAYS 8
 typedef struct census_entry {
     const rcgc_type *type;   /* NULL: empty slot */
     size_t count;
@@ -82,7 +83,9 @@ typedef struct rcgc_heap {
     /* Live objects per type (census.c). */
     census_entry *census;
     size_t census_cap, census_len;
-    census_entry *census_last;      /* the last type counted, checked first */
+    /* The types counted lately, checked first: one entry per way, a type
+       always in the way its address picks (census.c, C2). */
+    census_entry *census_ways[CENSUS_WAYS];
     census_entry census_none;       /* matches no type: before any, and while observing */
 
     /* Samples over time (monitor.c); RCGC_MONITOR=1 sets monitor_on_full. */
