@@ -526,57 +526,58 @@ size_t rcgc_collect(int generation)
 /* The throughput policy stretches a generation's interval while its
    collections find (almost) nothing, and shrinks it when they find much: a
    collection's cost is its survivors, so an interval that holds no garbage
-   only repeats the work.  Generation 0's interval stays at most 2^3 times
-   its threshold (5,600 objects at CPython's 700): a young generation much
-   larger than that no longer fits the caches, and each of its objects cost
-   twice as much to look at (45 against 20 ns on bench/retain.c; BENCHMARKS
-   "Collection share").  Generation 1's, counted in young collections, may
-   stretch to 2^6 times its threshold (640): it is where survivors wait, so
-   re-walking them for nothing was most of the cost of building a large
-   structure.  Both bounds keep every garbage cycle found eventually. */
-#define YOUNG_SCALE_MAX 3
-#define MIDDLE_SCALE_MAX 6
+   only repeats the work, and one that holds much keeps memory waiting.
+   Generation 0's interval stays between its threshold and 2^3 times it
+   (5,600 objects at CPython's 700): a young generation much larger than
+   that no longer fits the caches, and each of its objects cost twice as
+   much to look at (45 against 20 ns on bench/retain.c; BENCHMARKS
+   "Collection share").  Generations 1 and 2, counted in collections of
+   the generation below, range from 2^-3 to 2^6 and 2^3 times theirs:
+   stretched, survivors are not walked again and again while a structure
+   is built; shrunk, cyclic garbage promoted while it was being built
+   (trees, documents) waits less.  The bounds keep every garbage cycle
+   found eventually; the 25 % rule still guards full collections. */
+static const int scale_least[RCGC_NUM_GENERATIONS] = {0, -3, -3};
+static const int scale_most[RCGC_NUM_GENERATIONS] = {3, 6, 3};
 
-static size_t scaled(size_t threshold, unsigned scale)
+static size_t scaled(size_t threshold, int scale)
 {
+    if (scale < 0) return threshold >> -scale ? threshold >> -scale : threshold ? 1 : 0;
     return threshold > (SIZE_MAX >> scale) ? SIZE_MAX : threshold << scale;
 }
 
 void rcgc__schedule_triggers(rcgc_state *S)
 {
     bool throughput = S->policy == RCGC_POLICY_THROUGHPUT;
-    S->young_trigger = scaled(S->generations[0].threshold, throughput ? S->young_scale : 0);
-    S->middle_trigger = scaled(S->generations[1].threshold, throughput ? S->middle_scale : 0);
+    for (int i = 0; i < RCGC_NUM_GENERATIONS; i++) {
+        gc_generation *g = &S->generations[i];
+        g->trigger = scaled(g->threshold, throughput ? g->scale : 0);
+    }
 }
 
-/* After an automatic collection of generation 0 or 1 that looked at
-   `examined` objects and found `found` unreachable. */
+/* After an automatic collection of `generation` that looked at `examined`
+   objects and found `found` unreachable. */
 static void adapt(rcgc_state *S, int generation, size_t examined, size_t found)
 {
-    if (S->policy != RCGC_POLICY_THROUGHPUT || generation > 1) return;
-    unsigned *scale = generation == 0 ? &S->young_scale : &S->middle_scale;
-    unsigned most = generation == 0 ? YOUNG_SCALE_MAX : MIDDLE_SCALE_MAX;
-    if (found * 8 <= examined && *scale < most)
+    if (S->policy != RCGC_POLICY_THROUGHPUT) return;
+    int *scale = &S->generations[generation].scale;
+    if (found * 8 <= examined && *scale < scale_most[generation])
         ++*scale;                          /* 1/8 or less was garbage: wait longer */
-    else if (found * 2 >= examined && *scale > 0)
+    else if (found * 2 >= examined && examined && *scale > scale_least[generation])
         --*scale;                          /* half or more was: come sooner */
     rcgc__schedule_triggers(S);
 }
 
 /* Automatic collection: the oldest generation whose count passed its
-   threshold (generations 0 and 1: their triggers), except that a full
-   collection waits until the objects that survived into generation 2 since
-   the last full one exceed 25 % of those that were there then (CPython's
-   guard against quadratic behaviour). */
+   trigger, except that a full collection waits until the objects that
+   survived into generation 2 since the last full one exceed 25 % of those
+   that were there then (CPython's guard against quadratic behaviour). */
 void rcgc__maybe_collect(void)
 {
     rcgc_state *S = state();
     S->collecting = true;
     for (int i = RCGC_NUM_GENERATIONS - 1; i >= 0; i--) {
-        size_t limit = i == 0   ? S->young_trigger
-                       : i == 1 ? S->middle_trigger
-                                : S->generations[i].threshold;
-        if (S->generations[i].count > limit) {
+        if (S->generations[i].count > S->generations[i].trigger) {
             if (i == RCGC_NUM_GENERATIONS - 1 &&
                 S->long_lived_pending < S->long_lived_total / 4)
                 continue;
@@ -598,12 +599,12 @@ void rcgc__stress_collect(void)
     if (!S->enabled || S->collecting ||
         !S->generations[0].threshold)
         return;
-    size_t count0 = S->generations[0].count;
-    if (count0 <= S->generations[0].threshold)
-        S->generations[0].count = S->generations[0].threshold + 1;
+    gc_generation *young = &S->generations[0];
+    size_t count0 = young->count, forced = young->trigger + 1;
+    if (count0 < forced) young->count = forced;
     rcgc__maybe_collect();
     /* Counts as CPython would have them, so gc.get_count() stays truthful. */
-    if (S->generations[0].count == S->generations[0].threshold + 1)
-        S->generations[0].count = count0;
+    if (young->count == forced)
+        young->count = count0;
 }
 #endif

@@ -44,7 +44,8 @@ int rcgc_set_policy(rcgc_policy policy)
     }
     rcgc_state *S = state();
     S->policy = policy;
-    S->young_scale = S->middle_scale = 0;   /* the throughput policy learns afresh */
+    for (int i = 0; i < RCGC_NUM_GENERATIONS; i++)
+        S->generations[i].scale = 0;   /* the throughput policy learns afresh */
     rcgc__schedule_triggers(S);
     return 0;
 }

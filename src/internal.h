@@ -193,8 +193,8 @@ bool rcgc__env_flag(const char *name);   /* RCGC_* switches: on unless unset, em
 /* collect.c */
 size_t rcgc__collect_with_callbacks(int generation);
 void rcgc__maybe_collect(void);
-/* young_trigger and middle_trigger from the thresholds and the policy's
-   scales (state.h). */
+/* Each generation's trigger from its threshold and the policy's scale
+   (state.h). */
 void rcgc__schedule_triggers(rcgc_state *S);
 #ifdef RCGC_STRESS
 void rcgc__stress_collect(void);

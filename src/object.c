@@ -94,7 +94,8 @@ static inline __attribute__((always_inline)) void *new_object_fast(rcgc_state *S
     if (!type || (counted = *census_way(S, type))->type != type || type->size > 64 ||
         S->alloc_hook || S->memory_observed)
         return NULL;   /* census_none's type is NULL: an unmade type misses */
-    if (type_is_gc(type) && S->generations[0].count >= S->young_trigger && S->young_trigger &&
+    if (type_is_gc(type) && S->generations[0].count >= S->generations[0].trigger &&
+        S->generations[0].trigger &&
         S->enabled && !S->collecting)
         return NULL;
     size_t size = PREFIX_SIZE + type->size;
@@ -133,7 +134,7 @@ static __attribute__((noinline)) void *new_object(rcgc_state *S, const rcgc_type
            then track, so the new object never takes part in that collection. */
         gc_generation *young = &S->generations[0];
         young->count++;
-        if (young->count > S->young_trigger && S->young_trigger && S->enabled &&
+        if (young->count > young->trigger && young->trigger && S->enabled &&
             !S->collecting)
             rcgc__maybe_collect();
     }

@@ -82,8 +82,8 @@ static void heap_init(rcgc_state *S)
     }
     list_init(&S->permanent);
     list_init(&S->untracked);
-    S->young_trigger = thresholds[0];
-    S->middle_trigger = thresholds[1];
+    for (int i = 0; i < RCGC_NUM_GENERATIONS; i++)
+        S->generations[i].trigger = thresholds[i];
     S->policy = RCGC_POLICY_CPYTHON;
     rcgc__census_forget_ways(S);
     S->enabled = true;

@@ -11,6 +11,11 @@ typedef struct gc_generation {
     gc_link head;
     size_t threshold;
     size_t count;
+    /* Automatic collection of this generation once count passes trigger:
+       the threshold, scaled by 2^scale under the throughput policy
+       (collect.c's rcgc__schedule_triggers).  Generation 0: 0 = never. */
+    size_t trigger;
+    int scale;
 } gc_generation;
 
 typedef struct callback_entry {
@@ -32,14 +37,6 @@ typedef struct census_entry {
 typedef struct rcgc_heap {
     gc_generation generations[RCGC_NUM_GENERATIONS];
     gc_link permanent;
-    /* Automatic collection of generation 0 starts once its count passes
-       young_trigger: its threshold, times 2^young_scale under the
-       throughput policy (collect.c's rcgc__schedule_triggers), 0 = never. */
-    size_t young_trigger;
-    unsigned young_scale;
-    /* The same for generation 1, whose count is of young collections. */
-    size_t middle_trigger;
-    unsigned middle_scale;
     size_t last_examined;           /* objects the last collection looked at */
     rcgc_policy policy;
     /* Every object the collector does not look at: those of types without
