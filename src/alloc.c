@@ -2,8 +2,8 @@
  * Allocation backend.  mimalloc when the build found it (Debian's
  * libmimalloc-dev: its free is about twice as fast as glibc's on
  * binary-trees work, see BENCHMARKS.md); libc malloc otherwise.  Objects of
- * up to SMALL_MAX bytes come from size-class pages (pages.c) instead, whose
- * pages come from the backend.
+ * up to SMALL_MAX bytes come from size-class pages (pages.c) instead, which
+ * maps its own memory.
  *
  * Accounting counts the bytes asked for; callers pass the same size back on
  * free (asking the backend for a block's usable size cost 10 % of a garbage
@@ -23,7 +23,6 @@
 #define backend_realloc(p, n) mi_realloc((p), (n))
 #define backend_free(p) mi_free(p)
 #define backend_usable(p) mi_usable_size(p)
-#define backend_aligned(n) mi_malloc_aligned((n), (n))
 #else
 #include <malloc.h>
 #include <stdlib.h>
@@ -32,7 +31,6 @@
 #define backend_realloc(p, n) realloc((p), (n))
 #define backend_free(p) free(p)
 #define backend_usable(p) malloc_usable_size(p)
-#define backend_aligned(n) aligned_alloc((n), (n))
 #endif
 
 static bool allowed(rcgc_state *S, size_t size)
@@ -194,18 +192,6 @@ void *rcgc__own_realloc(void *p, size_t size)
     return own_refused() ? NULL : backend_realloc(p, size ? size : 1);
 }
 void rcgc__own_free(void *p) { backend_free(p); }
-
-/* Pages for pages.c: PAGE_BYTES aligned to PAGE_BYTES, so a block finds its
-   page by masking.  Neither counted nor shown to the hook: the objects in
-   them are; tests refuse them through state.page_refusal, as they refuse
-   rcgc's own memory through own_refusal. */
-void *rcgc__page_memory(void)
-{
-    rcgc_state *S = state();
-    if (S->page_refusal && --S->page_refusal == 0) return NULL;
-    return backend_aligned(PAGE_BYTES);
-}
-void rcgc__page_memory_free(void *p) { backend_free(p); }
 
 void rcgc_set_alloc_hook(rcgc_alloc_hook_fn allow, void *arg)
 {

@@ -39,8 +39,5 @@ void rcgc__object_free(struct rcgc_heap *S, void *p, size_t size);
    (the debug quarantine). */
 void rcgc__forget_in(struct rcgc_heap *S, void *p, size_t size);
 void rcgc__free_forgotten(struct rcgc_heap *S, void *p, size_t size);
-/* Whole pages for pages.c, off the books. */
-void *rcgc__page_memory(void);
-void rcgc__page_memory_free(void *p);
 
 #endif

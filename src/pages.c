@@ -5,9 +5,20 @@
  *
  * Blocks are handed out from a page's free list first, then from its bump
  * area, so a page that was never full costs no more memory than it has
- * handed out (the backend's pages are touched as they are used).
+ * handed out (its memory is touched as it is used).
+ *
+ * Pages are cut from 2 MiB chunks mapped here (mmap), and an empty page
+ * stays with its heap for the next class that needs one: up to 2 MiB of
+ * them as they are (hot), the rest given back to the system with
+ * MADV_DONTNEED (cold: still mapped, zero pages when touched again).  So a
+ * program that builds, drops and builds again reuses the same memory.
+ * (Pages from the backend, mi_malloc_aligned, did not: building a retained
+ * list of 1 M containers three times peaked at 259 MiB against 181 for
+ * once.)  Teardown unmaps the chunks.
  */
+#define _DEFAULT_SOURCE   /* MAP_ANONYMOUS, madvise */
 #include <errno.h>
+#include <sys/mman.h>
 
 #include "internal.h"
 
@@ -57,9 +68,75 @@ static void unlist(size_class *c, block_page *pg)
     pg->listed = 0;
 }
 
+/* ---- the page source ------------------------------------------------------ */
+
+#define CHUNK_PAGES 32
+#define CHUNK_BYTES (CHUNK_PAGES * PAGE_BYTES)
+#define HOT_PAGES_KEPT 32
+
+static void push_page(block_page **list, block_page *pg)
+{
+    pg->next = *list;
+    *list = pg;
+}
+
+/* A chunk aligned to the page size: map a page more and trim the ends. */
+static bool new_chunk(rcgc_state *S)
+{
+    if (S->chunks_len == S->chunks_cap) {
+        size_t cap = S->chunks_cap ? S->chunks_cap * 2 : 16;
+        void **grown = rcgc__own_realloc(S->chunks, cap * sizeof *grown);
+        if (!grown) return false;
+        S->chunks = grown;
+        S->chunks_cap = cap;
+    }
+    char *raw = mmap(NULL, CHUNK_BYTES + PAGE_BYTES, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED) return false;
+    char *chunk = (char *)(((uintptr_t)raw + PAGE_BYTES - 1) & ~(uintptr_t)(PAGE_BYTES - 1));
+    if (chunk > raw) munmap(raw, (size_t)(chunk - raw));
+    munmap(chunk + CHUNK_BYTES, (size_t)(raw + PAGE_BYTES - chunk));
+    S->chunks[S->chunks_len++] = chunk;
+    for (size_t i = CHUNK_PAGES; i-- > 0;)   /* the chunk's first page on top */
+        push_page(&S->pages_cold, (block_page *)(chunk + i * PAGE_BYTES));
+    return true;
+}
+
+/* An empty page: a hot one, else a cold one, else from a new chunk.  Tests
+   refuse it through state.page_refusal (the hook sees the objects, not
+   the pages). */
+static block_page *take_page(rcgc_state *S)
+{
+    if (S->page_refusal && --S->page_refusal == 0) return NULL;
+    block_page *pg = S->pages_hot;
+    if (pg) {
+        S->pages_hot = pg->next;
+        S->pages_hot_count--;
+        return pg;
+    }
+    if (!S->pages_cold && !new_chunk(S)) return NULL;
+    pg = S->pages_cold;
+    S->pages_cold = pg->next;
+    return pg;
+}
+
+static void give_page(rcgc_state *S, block_page *pg)
+{
+    if (S->pages_hot_count < HOT_PAGES_KEPT) {
+        push_page(&S->pages_hot, pg);
+        S->pages_hot_count++;
+        return;
+    }
+    /* Past what is kept hot: the memory goes back, the address stays. */
+    (void)madvise(pg, PAGE_BYTES, MADV_DONTNEED);
+    push_page(&S->pages_cold, pg);
+}
+
+/* ---- pages of a class ---------------------------------------------------- */
+
 static block_page *page_new(rcgc_state *S, unsigned cls)
 {
-    block_page *pg = rcgc__page_memory();
+    block_page *pg = take_page(S);
     if (!pg) return NULL;
     size_t block = class_block_size(cls);
     pg->free = NULL;
@@ -102,9 +179,9 @@ void rcgc__block_free(rcgc_state *S, void *block)
 static void page_free(rcgc_state *S, block_page *pg)
 {
     S->pages--;
-    /* The backend reads its own words at the start of what it handed out. */
+    /* The next class to take it writes anywhere in it. */
     rcgc__block_unpoison((char *)pg + FIRST_BLOCK, PAGE_BYTES - FIRST_BLOCK);
-    rcgc__page_memory_free(pg);
+    give_page(S, pg);
 }
 
 void rcgc__block_freed_slow(rcgc_state *S, block_page *pg)
@@ -131,4 +208,11 @@ void rcgc__pages_release(rcgc_state *S)
             page_free(S, pg);
         }
     }
+    if (S->pages) return;   /* objects left (a release build's leak): keep their memory */
+    for (size_t i = 0; i < S->chunks_len; i++) (void)munmap(S->chunks[i], CHUNK_BYTES);
+    rcgc__own_free(S->chunks);
+    S->chunks = NULL;
+    S->chunks_len = S->chunks_cap = 0;
+    S->pages_hot = S->pages_cold = NULL;
+    S->pages_hot_count = 0;
 }

@@ -10,9 +10,9 @@
  * Larger objects, and everything that is not an object (container storage,
  * rcgc's tables), still come from the backend (alloc.c).
  *
- * A page that becomes empty goes back to the backend unless it is the one
- * its class allocates from, so memory a program frees is returned, as the
- * backend would have returned it.
+ * A page that becomes empty leaves its class unless it is the one the class
+ * allocates from, and waits for the next class that needs a page; past
+ * 2 MiB of them, its memory goes back to the system (pages.c).
  *
  * Invariants (RCGC_ASSERT in debug builds):
  *  P1  A page's blocks are all of size (class + 1) * CLASS_GRAIN; used counts

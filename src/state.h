@@ -129,6 +129,13 @@ typedef struct rcgc_heap {
     /* Where objects of up to SMALL_MAX bytes live (pages.c). */
     size_class classes[CLASS_COUNT];
     size_t pages;                   /* pages held, full ones included */
+    /* Empty pages kept for the next (pages.c): hot ones as they were, cold
+       ones with their memory given back to the system but still mapped;
+       and the chunks all pages are cut from. */
+    struct block_page *pages_hot, *pages_cold;
+    size_t pages_hot_count;
+    void **chunks;
+    size_t chunks_len, chunks_cap;
     uint64_t serial;
 
     /* The heap itself (state.c). */
