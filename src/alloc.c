@@ -193,6 +193,13 @@ void *rcgc__own_realloc(void *p, size_t size)
 }
 void rcgc__own_free(void *p) { backend_free(p); }
 
+/* The table of pages.c's chunks: refused with the pages (state.page_refusal),
+   not with the tools' tables, whose tests count own_refusal exactly. */
+void *rcgc__chunks_realloc(void *p, size_t size)
+{
+    return backend_realloc(p, size ? size : 1);
+}
+
 void rcgc_set_alloc_hook(rcgc_alloc_hook_fn allow, void *arg)
 {
     rcgc_state *S = state();

@@ -31,6 +31,7 @@ void rcgc__free(void *p, size_t size);
 void *rcgc__own_calloc(size_t size);
 void *rcgc__own_realloc(void *p, size_t size);
 void rcgc__own_free(void *p);
+void *rcgc__chunks_realloc(void *p, size_t size);   /* pages.c's table of chunks; free: own_free */
 /* Objects (object.c): uninitialised memory of exactly `size` bytes, 16-byte
    aligned, from a size-class page or the backend (alloc.c, pages.h). */
 void *rcgc__object_alloc(struct rcgc_heap *S, size_t size);

@@ -18,6 +18,7 @@
  */
 #define _DEFAULT_SOURCE   /* MAP_ANONYMOUS, madvise */
 #include <errno.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 
 #include "internal.h"
@@ -80,22 +81,38 @@ static void push_page(block_page **list, block_page *pg)
     *list = pg;
 }
 
-/* A chunk aligned to the page size: map a page more and trim the ends. */
+#ifdef RCGC_ASAN
+/* LeakSanitizer looks for pointers in heap blocks, not in mappings of the
+   program's own: the objects in a mapped chunk would hide every block they
+   hold (their item arrays, say), which it would then call leaked. */
+static char *map_chunk(void) { return aligned_alloc(PAGE_BYTES, CHUNK_BYTES); }
+static void unmap_chunk(void *chunk) { free(chunk); }
+#else
+/* Aligned to the page size: map a page more and trim the ends. */
+static char *map_chunk(void)
+{
+    char *raw = mmap(NULL, CHUNK_BYTES + PAGE_BYTES, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED) return NULL;
+    char *chunk = (char *)(((uintptr_t)raw + PAGE_BYTES - 1) & ~(uintptr_t)(PAGE_BYTES - 1));
+    if (chunk > raw) munmap(raw, (size_t)(chunk - raw));
+    munmap(chunk + CHUNK_BYTES, (size_t)(raw + PAGE_BYTES - chunk));
+    return chunk;
+}
+static void unmap_chunk(void *chunk) { (void)munmap(chunk, CHUNK_BYTES); }
+#endif
+
 static bool new_chunk(rcgc_state *S)
 {
     if (S->chunks_len == S->chunks_cap) {
         size_t cap = S->chunks_cap ? S->chunks_cap * 2 : 16;
-        void **grown = rcgc__own_realloc(S->chunks, cap * sizeof *grown);
+        void **grown = rcgc__chunks_realloc(S->chunks, cap * sizeof *grown);
         if (!grown) return false;
         S->chunks = grown;
         S->chunks_cap = cap;
     }
-    char *raw = mmap(NULL, CHUNK_BYTES + PAGE_BYTES, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (raw == MAP_FAILED) return false;
-    char *chunk = (char *)(((uintptr_t)raw + PAGE_BYTES - 1) & ~(uintptr_t)(PAGE_BYTES - 1));
-    if (chunk > raw) munmap(raw, (size_t)(chunk - raw));
-    munmap(chunk + CHUNK_BYTES, (size_t)(raw + PAGE_BYTES - chunk));
+    char *chunk = map_chunk();
+    if (!chunk) return false;
     S->chunks[S->chunks_len++] = chunk;
     for (size_t i = CHUNK_PAGES; i-- > 0;)   /* the chunk's first page on top */
         push_page(&S->pages_cold, (block_page *)(chunk + i * PAGE_BYTES));
@@ -209,7 +226,7 @@ void rcgc__pages_release(rcgc_state *S)
         }
     }
     if (S->pages) return;   /* objects left (a release build's leak): keep their memory */
-    for (size_t i = 0; i < S->chunks_len; i++) (void)munmap(S->chunks[i], CHUNK_BYTES);
+    for (size_t i = 0; i < S->chunks_len; i++) unmap_chunk(S->chunks[i]);
     rcgc__own_free(S->chunks);
     S->chunks = NULL;
     S->chunks_len = S->chunks_cap = 0;

@@ -80,11 +80,14 @@ void rcgc__block_freed_slow(struct rcgc_heap *S, block_page *pg);
 void rcgc__pages_release(struct rcgc_heap *S);
 
 #if defined(__SANITIZE_ADDRESS__)
-#define RCGC_POISONS 1
+#define RCGC_ASAN 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#define RCGC_POISONS 1
+#define RCGC_ASAN 1
 #endif
+#endif
+#ifdef RCGC_ASAN
+#define RCGC_POISONS 1
 #endif
 /* Valgrind's client requests cost a few instructions each even outside
    valgrind, so they are a build option (RCGC_VALGRIND, the valgrind preset). */
