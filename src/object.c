@@ -65,17 +65,19 @@ static inline __attribute__((always_inline)) void *init_object(rcgc_state *S, ch
     return obj;
 }
 
-/* A small body zeroed without a call: for a 16-byte body, memset's call
-   cost more than the stores.  Only for blocks of the size classes, which
-   round up to 16 bytes, so the rounding up to a word stays in the block.
-   The empty asm keeps gcc from turning the loop back into memset. */
+/* A body of at most 64 bytes zeroed without a call: for a 16-byte body,
+   memset's call cost more than the stores.  Only for blocks of the size
+   classes, which round up to 16 bytes (the body starts 16-aligned), so the
+   rounding up stays in the block. */
 #if !defined(RCGC_DEBUG) && !defined(RCGC_STRESS)
 static inline void zero_small_body(void *body, size_t size)
 {
-    uint64_t *w = body;
-    for (size_t n = (size + 7) / 8; n; n--) {
-        *w++ = 0;
-        __asm__("" : "+r"(w));
+    switch ((size + 15) / 16) {   /* each a few vector stores, inline */
+    case 4: memset(body, 0, 64); break;
+    case 3: memset(body, 0, 48); break;
+    case 2: memset(body, 0, 32); break;
+    case 1: memset(body, 0, 16); break;
+    default: break;
     }
 }
 #endif
@@ -164,15 +166,16 @@ static __attribute__((noinline)) void *new_object_at(rcgc_state *S, const rcgc_t
 void *rcgc_new_at(const rcgc_type *type, const char *file, int line, const char *func)
 {
     rcgc_state *S = state();
+    void *obj = new_object_fast(S, type);   /* NULL while memory is observed */
+    if (__builtin_expect(obj != NULL, 1)) return obj;
     if (__builtin_expect(S->memory_observed && file, 0)) {
         /* The walk of unwind.c starts at this frame: no tail call may take
            it away while new_object_at runs. */
-        void *obj = new_object_at(S, type, file, line, func, __builtin_frame_address(0));
+        obj = new_object_at(S, type, file, line, func, __builtin_frame_address(0));
         __asm__ volatile("" : "+r"(obj));
         return obj;
     }
-    void *obj = new_object_fast(S, type);
-    return obj ? obj : new_object(S, type);
+    return new_object(S, type);
 }
 
 void *rcgc_new(const rcgc_type *type)
