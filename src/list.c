@@ -30,9 +30,11 @@ typedef struct rcgc_list {
     size_t version;
 } rcgc_list;
 
-/* Below this capacity a list never shrinks: small lists would otherwise
-   reallocate back and forth around a push/pop boundary. */
-#define LIST_MIN_CAP 8
+/* A list's first item array, and below this capacity a list never shrinks:
+   small lists would otherwise reallocate back and forth around a push/pop
+   boundary.  4, as CPython's first append: 8 cost 32 bytes more for every
+   list of up to 4 items (bench/retain.c's one-item containers). */
+#define LIST_MIN_CAP 4
 
 static int list_traverse(void *self, rcgc_visit_fn visit, void *arg)
 {
