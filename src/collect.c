@@ -527,18 +527,23 @@ size_t rcgc_collect(int generation)
    collections find (almost) nothing, and shrinks it when they find much: a
    collection's cost is its survivors, so an interval that holds no garbage
    only repeats the work, and one that holds much keeps memory waiting.
-   Generation 0's interval stays between its threshold and 2^3 times it
-   (5,600 objects at CPython's 700): a young generation much larger than
-   that no longer fits the caches, and each of its objects cost twice as
-   much to look at (45 against 20 ns on bench/retain.c; BENCHMARKS
-   "Collection share").  Generations 1 and 2, counted in collections of
+   Generation 0's interval stays between its threshold and 2^6 times it
+   (44,800 objects at CPython's 700), but grows past 2^3 times it only
+   while what its collections look at stays within that, or while what
+   they promote dies young (see adapt): a young generation of more than
+   about 5,600 survivors no longer fits the caches, and each of them cost
+   twice as much to look at (45 against 20 ns on bench/retain.c;
+   BENCHMARKS "Collection share"), while a long interval lets the parts of
+   structures being built die by their counts before a collection sees
+   them (binary trees).  Generations 1 and 2, counted in collections of
    the generation below, range from 2^-3 to 2^6 and 2^3 times theirs:
    stretched, survivors are not walked again and again while a structure
    is built; shrunk, cyclic garbage promoted while it was being built
    (trees, documents) waits less.  The bounds keep every garbage cycle
    found eventually; the 25 % rule still guards full collections. */
 static const int scale_least[RCGC_NUM_GENERATIONS] = {0, -3, -3};
-static const int scale_most[RCGC_NUM_GENERATIONS] = {3, 6, 3};
+static const int scale_most[RCGC_NUM_GENERATIONS] = {6, 6, 3};
+#define YOUNG_CACHED_SCALE 3   /* what a young collection looks at: 2^3 x threshold */
 
 static size_t scaled(size_t threshold, int scale)
 {
@@ -556,12 +561,29 @@ void rcgc__schedule_triggers(rcgc_state *S)
 }
 
 /* After an automatic collection of `generation` that looked at `examined`
-   objects and found `found` unreachable. */
-static void adapt(rcgc_state *S, int generation, size_t examined, size_t found)
+   objects and found `found` unreachable, generation 0's count having been
+   `counted`. */
+static void adapt(rcgc_state *S, int generation, size_t examined, size_t counted,
+                  size_t found)
 {
     if (S->policy != RCGC_POLICY_THROUGHPUT) return;
+    /* Whether what young collections promote lives on: a collection of
+       generation 1 that looks at fewer than half the objects promoted since
+       the last one (and the young ones now) says they died by their counts
+       meanwhile, so that they were parts of structures being built, which a
+       longer young interval would let die before any collection sees them
+       (binary trees); if most live on (a structure kept), a longer interval
+       only makes a young generation too big for the caches. */
+    if (generation == 0) {
+        S->promoted += examined - found;
+    } else {
+        if (generation == 1) S->survivors_die_young = examined * 2 < S->promoted + counted;
+        S->promoted = 0;
+    }
     int *scale = &S->generations[generation].scale;
-    if (found * 8 <= examined && *scale < scale_most[generation])
+    bool fits = generation != 0 || S->survivors_die_young ||
+                examined <= scaled(S->generations[0].threshold, YOUNG_CACHED_SCALE);
+    if (found * 8 <= examined && fits && *scale < scale_most[generation])
         ++*scale;                          /* 1/8 or less was garbage: wait longer */
     else if (found * 2 >= examined && examined && *scale > scale_least[generation])
         --*scale;                          /* half or more was: come sooner */
@@ -581,8 +603,9 @@ void rcgc__maybe_collect(void)
             if (i == RCGC_NUM_GENERATIONS - 1 &&
                 S->long_lived_pending < S->long_lived_total / 4)
                 continue;
+            size_t counted = S->generations[0].count;
             size_t found = rcgc__collect_with_callbacks(i);
-            adapt(S, i, S->last_examined, found);
+            adapt(S, i, S->last_examined, counted, found);
             break;
         }
     }

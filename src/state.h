@@ -38,6 +38,8 @@ typedef struct rcgc_heap {
     gc_generation generations[RCGC_NUM_GENERATIONS];
     gc_link permanent;
     size_t last_examined;           /* objects the last collection looked at */
+    size_t promoted;                /* to generation 1 since its last collection */
+    bool survivors_die_young;       /* as collect.c's adapt judged it */
     rcgc_policy policy;
     /* Every object the collector does not look at: those of types without
        traverse, and untracked ones of types with it (TYPE_BIT_UNTRACKED).
