@@ -3,6 +3,7 @@
    still bounds the garbage waiting for one. */
 #include "harness.h"
 
+#include "internal.h"   /* the trigger, read back */
 #include "nodes.h"
 
 /* Automatic collections per generation while `fn` runs. */
@@ -132,6 +133,22 @@ TEST(throughput_policy_comes_sooner_when_collections_find_much)
        halves each time, down to 700, then stays there. */
     CHECK(all > 200000 / 1400);
     CHECK(all <= 200000 / 700 + 1);
+    policy_end();
+}
+
+/* Structures built and dropped whole (binary trees, documents): young
+   collections see them half built, and promote what then dies by its
+   counts before generation 1 is collected.  The interval then grows past
+   8 x 700 (up to 64 x 700), so that more structures are built and dropped
+   between two collections.  A structure kept keeps it at 8 x 700
+   (throughput_policy_stretches_the_interval_while_nothing_is_found). */
+TEST(throughput_policy_stretches_further_while_survivors_die_young)
+{
+    SKIP_IF_STRESS("every allocation collects");
+    policy_start(RCGC_POLICY_THROUGHPUT);
+    for (int round = 0; round < 60; round++) keep_objects(20000);
+    CHECK(state()->generations[0].trigger > (size_t)700 << 3);
+    CHECK(state()->generations[0].trigger <= (size_t)700 << 6);
     policy_end();
 }
 
