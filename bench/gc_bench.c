@@ -13,7 +13,12 @@
  *
  * Also reports the bytes a tracked object costs beyond its body.
  *
- * usage: gc_bench [objects (1000000)] [runs (7)]
+ * usage: gc_bench [objects (1000000)] [runs (7)] [workloads (all)] [name (rcgc)]
+ * where workloads is a comma-separated subset of bytes,live,shuffled,garbage
+ * (to time one graph alone, in a fresh process: the garbage pairs' addresses
+ * depend on what the earlier graphs left in the allocator), and name is the
+ * implementation the RESULT lines name (bench/run.sh: rcgc_libc for the
+ * build without mimalloc).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <rcgc.h>
@@ -113,7 +118,11 @@ static void expect_found(const char *workload, size_t found, size_t expected)
     }
 }
 
-static double time_collect_live_chain(size_t count, int runs, bool shuffled)
+/* The median over runs, per object; *first (if not NULL) gets the first
+   timed run's: for the shuffled chain the first collection that finds the
+   list in the order the untimed one left, the one that has no survivors of
+   an earlier collection to prefetch along (collect.c's scan_order). */
+static double time_collect_live_chain(size_t count, int runs, bool shuffled, double *first)
 {
     double ns[BENCH_MAX_RUNS];
     chain_node *head = shuffled ? build_shuffled_chain(count) : build_chain(count);
@@ -127,6 +136,7 @@ static double time_collect_live_chain(size_t count, int runs, bool shuffled)
         expect_found("live chain", found, 0);
     }
     rcgc_decref(head);
+    if (first) *first = ns[0] / (double)count;
     return bench_median(ns, runs) / (double)count;
 }
 
@@ -155,35 +165,55 @@ static size_t resident_bytes(void)
 /* What a tracked object costs beyond its body: the header by layout, the
    growth of rcgc_memory_in_use (allocator rounding included) and of the
    resident set (the allocator's own bookkeeping included). */
+static const char *impl = "rcgc";
+
 static void report_bytes_per_object(size_t count)
 {
     size_t rss_before = resident_bytes(), before = rcgc_memory_in_use();
     chain_node *head = build_chain(count);
     size_t after = rcgc_memory_in_use(), rss_after = resident_bytes();
     rcgc_decref(head);
-    bench_result("header_bytes", "rcgc", "bytes",
+    bench_result("header_bytes", impl, "bytes",
                  (double)(sizeof(gc_link) + sizeof(obj_head)));
-    bench_result("body_bytes", "rcgc", "bytes", (double)sizeof(chain_node));
-    bench_result("memory_in_use_per_object", "rcgc", "bytes",
+    bench_result("body_bytes", impl, "bytes", (double)sizeof(chain_node));
+    bench_result("memory_in_use_per_object", impl, "bytes",
                  (double)(after - before) / (double)count);
-    bench_result("rss_per_object", "rcgc", "bytes",
+    bench_result("rss_per_object", impl, "bytes",
                  (double)(rss_after - rss_before) / (double)count);
+}
+
+/* Whether `name` is one of the comma-separated `workloads` (NULL: all). */
+static bool selected(const char *workloads, const char *name)
+{
+    if (!workloads) return true;
+    size_t len = strlen(name);
+    for (const char *w = workloads; w; w = strchr(w, ',') ? strchr(w, ',') + 1 : NULL)
+        if (strncmp(w, name, len) == 0 && (w[len] == ',' || w[len] == '\0')) return true;
+    return false;
 }
 
 int main(int argc, char **argv)
 {
     size_t objects = (size_t)bench_arg(argc, argv, 1, 1000000);
     int runs = (int)bench_arg(argc, argv, 2, 7);
+    const char *workloads = argc > 3 && strcmp(argv[3], "all") != 0 ? argv[3] : NULL;
+    if (argc > 4) impl = argv[4];
     if (runs > BENCH_MAX_RUNS) runs = BENCH_MAX_RUNS;
     rcgc_disable();
-    bench_result("objects", "rcgc", "count", (double)objects);
+    bench_result("objects", impl, "count", (double)objects);
     /* First, before freed nodes leave memory the process could reuse. */
-    report_bytes_per_object(objects);
-    bench_result("collect_live_chain", "rcgc", "ns_per_object",
-                 time_collect_live_chain(objects, runs, false));
-    bench_result("collect_live_shuffled", "rcgc", "ns_per_object",
-                 time_collect_live_chain(objects, runs, true));
-    bench_result("collect_garbage_pairs", "rcgc", "ns_per_object",
-                 time_collect_garbage_pairs(objects, runs));
+    if (selected(workloads, "bytes")) report_bytes_per_object(objects);
+    if (selected(workloads, "live"))
+        bench_result("collect_live_chain", impl, "ns_per_object",
+                     time_collect_live_chain(objects, runs, false, NULL));
+    if (selected(workloads, "shuffled")) {
+        double first;
+        bench_result("collect_live_shuffled", impl, "ns_per_object",
+                     time_collect_live_chain(objects, runs, true, &first));
+        bench_result("collect_live_shuffled_first", impl, "ns_per_object", first);
+    }
+    if (selected(workloads, "garbage"))
+        bench_result("collect_garbage_pairs", impl, "ns_per_object",
+                     time_collect_garbage_pairs(objects, runs));
     return 0;
 }

@@ -55,7 +55,8 @@ def build_garbage_pairs(pairs):
         b.next = a
 
 
-def time_collect_live_chain(count, runs, shuffled=False):
+def time_collect_live_chain(count, runs, shuffled=False, first=None):
+    """The median per object; first (a list) gets the first timed run's."""
     head = build_shuffled_chain(count) if shuffled else build_chain(count)
     gc.collect()  # untimed: moves the young objects to the oldest generation
     times = []
@@ -65,6 +66,8 @@ def time_collect_live_chain(count, runs, shuffled=False):
         times.append(time.perf_counter_ns() - start)
     del head
     gc.collect()
+    if first is not None:
+        first.append(times[0] / count)
     return statistics.median(times) / count
 
 
@@ -88,8 +91,10 @@ def main():
     # First, before freed nodes leave memory the process could reuse.
     result("rss_per_object", "bytes", rss_growth_per_object(objects))
     result("collect_live_chain", "ns_per_object", time_collect_live_chain(objects, runs))
+    first = []
     result("collect_live_shuffled", "ns_per_object",
-           time_collect_live_chain(objects, runs, shuffled=True))
+           time_collect_live_chain(objects, runs, shuffled=True, first=first))
+    result("collect_live_shuffled_first", "ns_per_object", first[0])
     result("collect_garbage_pairs", "ns_per_object",
            time_collect_garbage_pairs(objects, runs))
     # sys.getsizeof counts PyGC_Head (2 words) and PyObject_HEAD (refcount,

@@ -60,6 +60,16 @@ run() {
 }
 
 run "rcgc, full collections" "$build/bench/gc_bench" "$objects" "$runs"
+# The same with the libc fallback (RCGC_USE_MIMALLOC=OFF), issue 10's target 4.
+if { cmake -S "$root" -B "$build-libc" -DCMAKE_BUILD_TYPE=Release -DRCGC_DEBUG=OFF \
+           -DRCGC_SANITIZE=OFF -DRCGC_BUILD_BENCH=ON -DRCGC_BUILD_TESTS=OFF \
+           -DRCGC_BUILD_EXAMPLES=OFF -DRCGC_USE_MIMALLOC=OFF &&
+     cmake --build "$build-libc" -j2 --target gc_bench; } >"$log" 2>&1; then
+    run "rcgc (libc malloc), full collections" "$build-libc/bench/gc_bench" "$objects" "$runs" all rcgc_libc
+else
+    cat "$log" >&2
+    echo "bench: the libc-fallback build failed; its rows stay empty" >&2
+fi
 run "CPython, full collections" "${python[@]}" "$root/bench/gc_bench.py" "$objects" "$runs"
 for impl in rcgc rcgc_throughput rcgc_nogc malloc mimalloc boehm; do
     if [ -x "$build/bench/trees_$impl" ]; then
@@ -115,9 +125,21 @@ awk -v objects="$objects" -v runs="$runs" -v depth="$depth" \
         printf "  %-34s %10s %10s %14s\n", "live: the chain in shuffled order",
             cell("collect_live_shuffled", "rcgc", "%.1f"),
             cell("collect_live_shuffled", "cpython", "%.1f"), ratio("collect_live_shuffled", "cpython")
+        printf "  %-34s %10s %10s %14s\n", "  its first timed collection",
+            cell("collect_live_shuffled_first", "rcgc", "%.1f"),
+            cell("collect_live_shuffled_first", "cpython", "%.1f"), ratio("collect_live_shuffled_first", "cpython")
         printf "  %-34s %10s %10s %14s\n", "garbage: 2-cycles, all freed",
             cell("collect_garbage_pairs", "rcgc", "%.1f"),
             cell("collect_garbage_pairs", "cpython", "%.1f"), ratio("collect_garbage_pairs", "cpython")
+        split("collect_live_chain collect_live_shuffled collect_garbage_pairs", libc_rows, " ")
+        split("live chain|shuffled chain|garbage 2-cycles", libc_names, "|")
+        for (k = 1; k <= 3; k++) {
+            w = libc_rows[k]
+            printf "  %-34s %10s %10s %14s\n", "libc malloc: " libc_names[k],
+                cell(w, "rcgc_libc", "%.1f"), cell(w, "cpython", "%.1f"),
+                seen[w, "rcgc_libc"] && seen[w, "cpython"] && value[w, "rcgc_libc"] > 0 ?
+                    sprintf("%.2fx", value[w, "cpython"] / value[w, "rcgc_libc"]) : "-"
+        }
         print ""
         printf "Bytes per tracked object with one pointer field (8-byte body)\n"
         printf "  %-34s %10s %10s\n", "", "rcgc", "CPython"

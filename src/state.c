@@ -390,6 +390,7 @@ static void teardown(rcgc_state *S)
     ptrmap_free(&S->watched);
     ptrmap_free(&S->made_since);
     rcgc__own_free(S->census);
+    rcgc__own_free(S->scan_hints);
     rcgc__free(S->callbacks, S->callbacks_cap * sizeof *S->callbacks);
     RCGC_ASSERT(!S->plain_pending && !S->dealloc_pending && !S->weakrefs);
 #ifdef RCGC_DEBUG

@@ -47,6 +47,11 @@ typedef struct rcgc_heap {
        what teardown needs (H1 in state.c). */
     gc_link untracked;
     size_t long_lived_total, long_lived_pending;
+    /* The last full collection's survivors in list order, if it found the
+       list scattered in memory: where the next one prefetches (collect.c's
+       scan_order; entries may name objects freed since, never followed). */
+    gc_link **scan_hints;
+    size_t scan_hints_len, scan_hints_cap;
     bool enabled;
     bool collecting;
     unsigned debug;
@@ -105,6 +110,10 @@ typedef struct rcgc_heap {
        (alloc.c), as the hook makes the others fail. */
     unsigned own_refusal;
     unsigned page_refusal;          /* the same for size-class pages */
+    /* Tests only: 1 makes every full collection use its prefetch arrays
+       (collect.c's scan_order), -1 none, 0 lets it judge (debug builds:
+       always, so that every test and the conformance tester run them). */
+    signed char scan_order_forced;
 
     /* Memory observed (trace.c): while set, alloc.c reports every block it
        allocates or frees to rcgc__memory_event.  T3: it is tracing ||

@@ -2,6 +2,10 @@
    generation bookkeeping, with CPython 3.12's values. */
 #include "harness.h"
 
+#include <stdint.h>
+
+#include "internal.h"   /* state(): the prefetch arrays' test switches */
+
 #include "nodes.h"
 
 TEST(two_cycle_is_collected_with_finalizers_once)
@@ -379,5 +383,179 @@ TEST(collection_fifty_deallocations_deep_sees_what_its_finalizers_free)
     CHECK_STR(events, "del1 ");
     CHECK_EQ(collect_from_finalizer_result, 2);
     CHECK_EQ(rcgc_collect(2), 0);
+    quiet_end();
+}
+
+/* ---- full collections through the prefetch arrays (collect.c's scan_order) ----
+   A full collection may copy its list into an array and prefetch along it
+   and along the previous one's survivors; that must change nothing a
+   program sees.  The scenario: 2,000 nodes linked in a shuffled chain with
+   back links (cycles), finalizers, resurrection and weakref callbacks that
+   log, collected so that the oldest generation's order parts from memory
+   order, then cut in the middle and collected again.  Its log (finalizer,
+   resurrection and callback order, every collection's result) must be the
+   same with the arrays always, never, when the collector judges, and when
+   their memory is refused (state.own_refusal). */
+enum { SCATTER_N = 2000, SCATTER_LOG = 4 * SCATTER_N + 16 };
+static int scatter_log[SCATTER_LOG];
+static size_t scatter_len;
+static void *scatter_revived[SCATTER_N];
+static size_t scatter_revived_len;
+
+static void scatter_note(int v)
+{
+    if (scatter_len < SCATTER_LOG) scatter_log[scatter_len++] = v;
+}
+static void scatter_finalize(void *self) { scatter_note(((node *)self)->id); }
+static void scatter_revive(void *self)
+{
+    scatter_note(-1 - ((node *)self)->id);
+    rcgc_incref(self);
+    scatter_revived[scatter_revived_len++] = self;
+}
+static void scatter_callback(void *weakref, void *arg)
+{
+    (void)weakref;
+    scatter_note(100000 + (int)(intptr_t)arg);
+}
+static const rcgc_type scatter_del_type = {.name = "scatter_del", .size = sizeof(node),
+                                           .traverse = node_traverse, .clear = node_clear,
+                                           .finalize = scatter_finalize};
+static const rcgc_type scatter_lazarus_type = {.name = "scatter_lazarus", .size = sizeof(node),
+                                               .traverse = node_traverse, .clear = node_clear,
+                                               .finalize = scatter_revive};
+
+static size_t scatter_random(uint64_t *x, size_t bound)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return (size_t)(*x % bound);
+}
+
+/* Collection number refuse_at of a run has its refuse-th own allocation
+   refused; scatter_refused says whether that happened. */
+static int scatter_collections, scatter_refuse_at;
+static unsigned scatter_refuse;
+static bool scatter_refused;
+
+static void scatter_collect(void)
+{
+    if (++scatter_collections == scatter_refuse_at) state()->own_refusal = scatter_refuse;
+    scatter_note(200000 + (int)rcgc_collect(2));
+    if (scatter_collections == scatter_refuse_at) {
+        scatter_refused = state()->own_refusal == 0;
+        state()->own_refusal = 0;
+    }
+}
+
+/* Runs the scenario with state.scan_order_forced = mode, refusing as
+   above; leaves the log in scatter_log.  Returns whether the full
+   collection before the cut left hints (the arrays were used). */
+static bool scatter_run(signed char mode, int refuse_at, unsigned refuse)
+{
+    quiet_start();
+    state()->scan_order_forced = -1;
+    rcgc_collect(2);   /* drops any hints an earlier collection left */
+    state()->scan_order_forced = mode;
+    scatter_len = scatter_revived_len = 0;
+    scatter_collections = 0;
+    scatter_refuse_at = refuse_at;
+    scatter_refuse = refuse;
+    scatter_refused = false;
+    static node *nodes[SCATTER_N];
+    static size_t perm[SCATTER_N];
+    static void *weakrefs[SCATTER_N];
+    size_t nweak = 0;
+    for (int i = 0; i < SCATTER_N; i++) {
+        const rcgc_type *t = i % 7 == 3 ? &scatter_lazarus_type
+                             : i % 3 == 0 ? &scatter_del_type : &plain_type;
+        nodes[i] = new_node(t, i);
+        perm[i] = (size_t)i;
+    }
+    uint64_t x = 0x9e3779b97f4a7c15u;
+    for (size_t i = SCATTER_N - 1; i > 0; i--) {
+        size_t j = scatter_random(&x, i + 1), swap = perm[i];
+        perm[i] = perm[j];
+        perm[j] = swap;
+    }
+    for (size_t k = 0; k + 1 < SCATTER_N; k++) {
+        link_slot(nodes[perm[k]], 0, nodes[perm[k + 1]]);
+        if (k % 5 == 4) link_slot(nodes[perm[k]], 1, nodes[perm[scatter_random(&x, k)]]);
+    }
+    for (int i = 0; i < SCATTER_N; i += 11)
+        weakrefs[nweak++] = rcgc_weakref_new(nodes[i], scatter_callback, (void *)(intptr_t)i);
+    node *root = nodes[perm[0]], *cut = nodes[perm[SCATTER_N / 2]];
+    for (int i = 0; i < SCATTER_N; i++)
+        if (nodes[i] != root) rcgc_decref(nodes[i]);
+    scatter_collect();   /* everything lives; generation 2 now in discovery order */
+    scatter_collect();
+    bool used = state()->scan_hints != NULL;
+    link_slot(cut, 0, NULL);   /* the chain's second half: garbage, some of it cyclic */
+    scatter_collect();
+    while (scatter_revived_len > 0) rcgc_decref(scatter_revived[--scatter_revived_len]);
+    scatter_collect();
+    rcgc_decref(root);
+    scatter_collect();
+    for (size_t i = 0; i < nweak; i++) rcgc_decref(weakrefs[i]);
+    scatter_collect();
+    state()->scan_order_forced = 0;
+    quiet_end();
+    return used;
+}
+
+TEST(full_collection_prefetch_arrays_change_nothing_a_program_sees)
+{
+    static int reference[SCATTER_LOG];
+    CHECK(!scatter_run(-1, 0, 0));
+    size_t reference_len = scatter_len;
+    memcpy(reference, scatter_log, sizeof reference);
+    /* every node died, each finalizer ran once, every result was logged */
+    size_t finalized = 0, revived = 0, dels = 0, lazari = 0;
+    for (size_t i = 0; i < reference_len; i++) {
+        finalized += reference[i] >= 0 && reference[i] < SCATTER_N;
+        revived += reference[i] < 0;
+    }
+    for (int i = 0; i < SCATTER_N; i++) {
+        lazari += i % 7 == 3;
+        dels += i % 7 != 3 && i % 3 == 0;
+    }
+    CHECK_EQ(finalized, dels);
+    CHECK_EQ(revived, lazari);
+    CHECK_EQ(reference[0], 200000);
+    CHECK(reference[reference_len - 1] >= 200000);
+    /* Refused: the first collection's array (it has no hints yet) and its
+       unreachable list's; the array of the collection after the cut (it
+       has hints), and of the one before it (which then leaves none). */
+    struct { signed char mode; int refuse_at; unsigned refuse; bool used; } runs[] = {
+        {1, 0, 0, true}, {0, 0, 0, true}, {1, 1, 1, true}, {1, 1, 2, true},
+        {1, 3, 1, true}, {1, 2, 1, false},
+    };
+    for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
+        CHECK_EQ(scatter_run(runs[r].mode, runs[r].refuse_at, runs[r].refuse), runs[r].used);
+        CHECK_EQ(scatter_refused, runs[r].refuse_at > 0);
+        CHECK_EQ(scatter_len, reference_len);
+        size_t first_difference = reference_len;
+        for (size_t i = 0; i < reference_len && first_difference == reference_len; i++)
+            if (scatter_log[i] != reference[i]) first_difference = i;
+        CHECK_EQ(first_difference, reference_len);
+    }
+}
+
+/* The array is sized from the generations' counts, which do not say how
+   many objects generation 1 holds: a ring built with automatic collection
+   on leaves most of itself there, and the array grows while gathered. */
+TEST(full_collection_array_grows_past_its_estimate)
+{
+    quiet_start();
+    rcgc_enable();
+    state()->scan_order_forced = 1;
+    node *last, *ring = new_chain(&plain_type, 10000, &last);
+    link_slot(last, 0, ring);
+    CHECK_EQ(rcgc_collect(2), 0);
+    CHECK(state()->scan_hints_len >= 10000);   /* every survivor, and whatever else lives */
+    rcgc_decref(ring);
+    CHECK_EQ(rcgc_collect(2), 10000);
+    state()->scan_order_forced = 0;
     quiet_end();
 }
