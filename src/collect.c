@@ -165,12 +165,18 @@ typedef struct scan_order {
 /* How many objects ahead the passes prefetch. */
 #define SCAN_AHEAD 16
 
-/* An object's first and last bytes for an object of up to 48 bytes: the
-   header and the body, and libc's chunk header just before the link. */
-static inline void prefetch_object(const gc_link *g)
+/* The lines of an object of up to 48 bytes a pass reads: its link, header
+   and body (two lines when it straddles them, as most do).  The walks that
+   free (phases 5-9) take libc's chunk header before the link too; the copy
+   needs the link alone.  Every line fetched and not needed costs memory
+   bandwidth, which bounds these passes once the misses overlap. */
+enum fetch { FETCH_LINK, FETCH_OBJECT, FETCH_BLOCK };
+
+static inline void prefetch_object(const gc_link *g, enum fetch what)
 {
-    __builtin_prefetch((const char *)g - sizeof(size_t), 1);
-    __builtin_prefetch((const char *)g + 47, 1);
+    const char *p = (const char *)g;
+    __builtin_prefetch(what == FETCH_BLOCK ? p - sizeof(size_t) : p, 1);
+    if (what != FETCH_LINK) __builtin_prefetch(p + 47, 1);
 }
 
 /* Whether the list's first SCATTER_SAMPLE steps mostly jump further than a
@@ -208,20 +214,20 @@ static bool list_is_scattered(gc_link *list)
 /* g is the object a walk along `hints` reached; if the hints hold it at the
    cursor or a little further, move the cursor past it and prefetch the
    object SCAN_AHEAD further on. */
-static inline void hint_next(scan_order *hints, const gc_link *g)
+static inline void hint_next(scan_order *hints, const gc_link *g, enum fetch what)
 {
     size_t end = hints->cursor + HINT_WINDOW < hints->len ? hints->cursor + HINT_WINDOW
                                                           : hints->len;
     for (size_t k = hints->cursor; k < end; k++)
         if (hints->items[k] == g) {
             hints->cursor = k + 1;
-            if (k + SCAN_AHEAD < hints->len) prefetch_object(hints->items[k + SCAN_AHEAD]);
+            if (k + SCAN_AHEAD < hints->len) prefetch_object(hints->items[k + SCAN_AHEAD], what);
             return;
         }
 }
 
 /* The same walking backwards: the cursor counts from the end. */
-static inline void hint_prev(scan_order *hints, const gc_link *g)
+static inline void hint_prev(scan_order *hints, const gc_link *g, enum fetch what)
 {
     size_t end = hints->cursor + HINT_WINDOW < hints->len ? hints->cursor + HINT_WINDOW
                                                           : hints->len;
@@ -229,55 +235,9 @@ static inline void hint_prev(scan_order *hints, const gc_link *g)
         if (hints->items[hints->len - 1 - k] == g) {
             hints->cursor = k + 1;
             if (k + SCAN_AHEAD < hints->len)
-                prefetch_object(hints->items[hints->len - 1 - k - SCAN_AHEAD]);
+                prefetch_object(hints->items[hints->len - 1 - k - SCAN_AHEAD], what);
             return;
         }
-}
-
-/* Fills order with the list's members in list order, or returns false and
-   leaves it empty.  `expected`: about how many objects the list holds, to
-   size the array once (it grows if the guess was short). */
-static bool gather_scan_order(rcgc_state *S, gc_link *list, size_t expected,
-                              const scan_order *hints, scan_order *order)
-{
-    *order = (scan_order){NULL, 0, 0, 0};
-    bool wanted = S->scan_order_forced ? S->scan_order_forced > 0
-                                       : SCAN_ORDER_ALWAYS || list_is_scattered(list);
-    if (!wanted) return false;
-    size_t cap = expected < 4096 ? 4096 : expected > SIZE_MAX / 4 / sizeof(gc_link *)
-                                              ? SIZE_MAX / 4 / sizeof(gc_link *) : expected;
-    size_t front = 0, back = cap;   /* items[back..cap) is the tail */
-    gc_link **items = rcgc__own_realloc(NULL, cap * sizeof *items);
-    if (!items) return false;
-    scan_order ahead = *hints, behind = *hints;
-    ahead.cursor = behind.cursor = 0;
-    gc_link *f = link_next(list), *b = link_prev(list);
-    while (f != list) {
-        if (front == back) {
-            size_t tail = cap - back;
-            gc_link **grown = cap > SIZE_MAX / 4 / sizeof *items
-                                  ? NULL : rcgc__own_realloc(items, 2 * cap * sizeof *items);
-            if (!grown) {
-                rcgc__own_free(items);
-                return false;
-            }
-            items = grown;
-            memmove(items + 2 * cap - tail, items + back, tail * sizeof *items);
-            cap *= 2;
-            back = cap - tail;
-        }
-        hint_next(&ahead, f);
-        items[front++] = f;
-        if (f == b) break;
-        hint_prev(&behind, b);
-        items[--back] = b;
-        f = link_next(f);
-        if (f == b) break;
-        b = link_prev(b);
-    }
-    memmove(items + front, items + back, (cap - back) * sizeof *items);
-    *order = (scan_order){items, front + (cap - back), cap, 0};
-    return true;
 }
 
 /* Phase 2: mark every member, internal count 0. */
@@ -354,22 +314,113 @@ static inline void count_one(gc_link *g, count_ring *ring)
 /* Phase 3 (and phase 2 too, with `everything`).  The list is singly linked
    from here, but its members are those of the scan order, if any, in the
    same order. */
-static void count_refs(gc_link *young, bool everything, const scan_order *order)
+static void count_refs(gc_link *young, const scan_order *order, count_ring *ring)
 {
-    count_ring ring = {{0}, 0, everything};
     if (order->items) {
         gc_link **items = order->items;
         size_t len = order->len;
         for (size_t i = 0; i < len; i++) {
-            if (i + SCAN_AHEAD < len) prefetch_object(items[i + SCAN_AHEAD]);
-            count_one(items[i], &ring);
+            if (i + SCAN_AHEAD < len) prefetch_object(items[i + SCAN_AHEAD], FETCH_OBJECT);
+            count_one(items[i], ring);
         }
     } else {
         for (gc_link *g = link_next(young); g != young; g = link_next(g))
-            count_one(g, &ring);
+            count_one(g, ring);
     }
+}
+
+/* The counts still pending in the ring. */
+static void count_pending(count_ring *ring)
+{
     for (unsigned i = 0; i < COUNT_AHEAD; i++)
-        if (ring.pending[i]) count_now(ring.pending[i], everything);
+        if (ring->pending[i]) count_now(ring->pending[i], ring->everything);
+}
+
+static bool scan_order_wanted(rcgc_state *S, gc_link *list)
+{
+    return S->scan_order_forced ? S->scan_order_forced > 0
+                                : SCAN_ORDER_ALWAYS || list_is_scattered(list);
+}
+
+/* The array's first size: `expected`, about how many objects the list
+   holds (it grows if that was short). */
+static size_t scan_order_cap(size_t expected)
+{
+    size_t most = SIZE_MAX / 4 / sizeof(gc_link *);
+    return expected < 4096 ? 4096 : expected > most ? most : expected;
+}
+
+static gc_link **grow_items(gc_link **items, size_t *cap)
+{
+    gc_link **grown = *cap > SIZE_MAX / 4 / sizeof *items
+                          ? NULL : rcgc__own_realloc(items, 2 * *cap * sizeof *items);
+    if (grown) *cap *= 2;
+    return grown;
+}
+
+/* Without hints: fills order with the list's members in list order,
+   walking from both ends at once, or returns false and leaves it empty. */
+static bool gather_from_both_ends(gc_link *list, size_t cap, const scan_order *hints,
+                                  scan_order *order)
+{
+    *order = (scan_order){NULL, 0, 0, 0};
+    size_t front = 0, back = cap;   /* items[back..cap) is the tail */
+    gc_link **items = rcgc__own_realloc(NULL, cap * sizeof *items);
+    if (!items) return false;
+    scan_order ahead = *hints, behind = *hints;
+    ahead.cursor = behind.cursor = 0;
+    gc_link *f = link_next(list), *b = link_prev(list);
+    while (f != list) {
+        if (front == back) {
+            size_t tail = cap - back, old_cap = cap;
+            gc_link **grown = grow_items(items, &cap);
+            if (!grown) {
+                rcgc__own_free(items);
+                return false;
+            }
+            items = grown;
+            memmove(items + cap - tail, items + old_cap - tail, tail * sizeof *items);
+            back = cap - tail;
+        }
+        hint_next(&ahead, f, FETCH_LINK);
+        items[front++] = f;
+        if (f == b) break;
+        hint_prev(&behind, b, FETCH_LINK);
+        items[--back] = b;
+        f = link_next(f);
+        if (f == b) break;
+        b = link_prev(b);
+    }
+    memmove(items + front, items + back, (cap - back) * sizeof *items);
+    *order = (scan_order){items, front + (cap - back), cap, 0};
+    return true;
+}
+
+/* With hints and the one-pass count: one walk forward along the hints that
+   counts each object as it copies it, one pass over the heap instead of
+   two (a walk from the tail would need the prev words the count takes
+   over).  The count always completes, the copy only if its memory comes:
+   returns whether order holds the list. */
+static bool gather_and_count(gc_link *list, size_t cap, const scan_order *hints,
+                             count_ring *ring, scan_order *order)
+{
+    *order = (scan_order){NULL, 0, 0, 0};
+    size_t len = 0;
+    gc_link **items = rcgc__own_realloc(NULL, cap * sizeof *items);
+    scan_order ahead = *hints;
+    ahead.cursor = 0;
+    for (gc_link *g = link_next(list); g != list; g = link_next(g)) {
+        hint_next(&ahead, g, FETCH_OBJECT);
+        if (items && len == cap) {
+            gc_link **grown = grow_items(items, &cap);
+            if (!grown) rcgc__own_free(items);
+            items = grown;
+        }
+        if (items) items[len++] = g;
+        count_one(g, ring);
+    }
+    if (items) *order = (scan_order){items, len, cap, 0};
+    return items != NULL;
 }
 
 /* Tell move_unreachable that obj is reachable: if it was already moved to
@@ -413,7 +464,8 @@ static size_t move_unreachable(gc_link *young, gc_link *unreachable, scan_order 
     while (g != young) {
         if (i < order->len) {
             RCGC_ASSERT(order->items[i] == g);
-            if (i + SCAN_AHEAD < order->len) prefetch_object(order->items[i + SCAN_AHEAD]);
+            if (i + SCAN_AHEAD < order->len)
+                prefetch_object(order->items[i + SCAN_AHEAD], FETCH_OBJECT);
             i++;
         }
         if (gc_get_refs(g)) {
@@ -442,12 +494,18 @@ static size_t move_unreachable(gc_link *young, gc_link *unreachable, scan_order 
 /* `everything` says young holds every tracked object (a full collection
    with nothing frozen), which allows the one-pass count.  `order` is
    young's scan order or empty; it comes back as young's new order, and
-   `moved` as the unreachable list's (as much as its room holds). */
+   `moved` as the unreachable list's (as much as its room holds).  A ring
+   that comes in has counted young already (gather_and_count). */
 static size_t deduce_unreachable(gc_link *young, gc_link *unreachable, bool everything,
-                                 scan_order *order, scan_order *moved)
+                                 scan_order *order, scan_order *moved, count_ring *counted)
 {
-    if (!everything) update_refs(young);
-    count_refs(young, everything, order);
+    count_ring ring = {{0}, 0, everything};
+    if (!counted) {
+        if (!everything) update_refs(young);
+        count_refs(young, order, &ring);
+        counted = &ring;
+    }
+    count_pending(counted);
     list_init(unreachable);
     return move_unreachable(young, unreachable, order, moved);
 }
@@ -467,7 +525,7 @@ static unreachable_summary clear_unreachable_mask(gc_link *unreachable, bool pri
     unreachable_summary sum = {0, false, false};
     hints->cursor = 0;
     for (gc_link *g = link_next(unreachable); g != unreachable; g = link_next(g)) {
-        hint_next(hints, g);
+        hint_next(hints, g, FETCH_BLOCK);
         g->next &= ~NEXT_UNREACHABLE;
         obj_head *h = link_head(g);
         const rcgc_type *t = head_type(h);
@@ -491,7 +549,7 @@ static size_t handle_weakrefs(gc_link *unreachable, gc_link *old, scan_order *hi
     weakref_chain to_call = {NULL, NULL};
     hints->cursor = 0;
     for (gc_link *g = link_next(unreachable); g != unreachable; g = link_next(g)) {
-        hint_next(hints, g);
+        hint_next(hints, g, FETCH_BLOCK);
         obj_head *h = link_head(g);
         if (head_type(h) == &rcgc_weakref_type) rcgc__weakref_clear_self(body_of_link(g));
         if (h->type_bits & TYPE_BIT_HAS_WEAKREFS)
@@ -510,7 +568,7 @@ static bool finalize_garbage(gc_link *unreachable, scan_order *hints)
     hints->cursor = 0;
     while (!list_is_empty(unreachable)) {
         gc_link *g = link_next(unreachable);
-        hint_next(hints, g);
+        hint_next(hints, g, FETCH_BLOCK);
         list_move(g, &seen);
         obj_head *h = link_head(g);
         const rcgc_type *t = head_type(h);
@@ -536,7 +594,7 @@ static size_t handle_resurrected(gc_link *unreachable, gc_link *still_unreachabl
     for (gc_link *g = link_next(unreachable); g != unreachable; g = link_next(g))
         g->prev &= ~PREV_COLLECTING;
     scan_order none = {NULL, 0, 0, 0};
-    deduce_unreachable(unreachable, still_unreachable, false, &none, &none);
+    deduce_unreachable(unreachable, still_unreachable, false, &none, &none, NULL);
     list_merge(unreachable, old);
     return clear_unreachable_mask(still_unreachable, false, &none).count;
 }
@@ -552,7 +610,7 @@ static size_t delete_garbage(rcgc_state *S, gc_link *collectable, gc_link *old,
     hints->cursor = 0;
     while (!list_is_empty(collectable)) {
         gc_link *g = link_next(collectable);
-        hint_next(hints, g);
+        hint_next(hints, g, FETCH_BLOCK);
         void *obj = body_of_link(g);
         const rcgc_type *t = link_type(g);
         if (saveall) {
@@ -631,12 +689,23 @@ static size_t collect_main(rcgc_state *S, int generation, size_t *collected,
        young's order along the previous one's hints, and leaves its own; the
        previous hints' memory takes the unreachable list's order. */
     scan_order order = {NULL, 0, 0, 0}, moved = {NULL, 0, 0, 0};
+    count_ring ring = {{0}, 0, everything}, *counted = NULL;
     if (young == old) {
         scan_order hints = {S->scan_hints, S->scan_hints_len, S->scan_hints_cap, 0};
         S->scan_hints = NULL;
         S->scan_hints_len = S->scan_hints_cap = 0;
-        if (gather_scan_order(S, young, S->long_lived_total + S->long_lived_pending +
-                                         young_count * 9 / 8 + 1024, &hints, &order)) {
+        bool gathered = false;
+        if (scan_order_wanted(S, young)) {
+            size_t cap = scan_order_cap(S->long_lived_total + S->long_lived_pending +
+                                        young_count * 9 / 8 + 1024);
+            if (everything && hints.len) {
+                gathered = gather_and_count(young, cap, &hints, &ring, &order);
+                counted = &ring;
+            } else {
+                gathered = gather_from_both_ends(young, cap, &hints, &order);
+            }
+        }
+        if (gathered) {
             moved = hints;
             moved.len = 0;
             if (!moved.items && (moved.items = rcgc__own_realloc(NULL, order.len * sizeof *moved.items)))
@@ -645,7 +714,8 @@ static size_t collect_main(rcgc_state *S, int generation, size_t *collected,
             rcgc__own_free(hints.items);
         }
     }
-    size_t reachable = deduce_unreachable(young, &unreachable, everything, &order, &moved);
+    size_t reachable = deduce_unreachable(young, &unreachable, everything, &order, &moved,
+                                          counted);
     if (order.items) {   /* young's order now: the next full collection's hints */
         S->scan_hints = order.items;
         S->scan_hints_len = order.len;
