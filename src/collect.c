@@ -22,10 +22,14 @@
  *     still alive and still unreachable afterwards is held by a cycle no clear
  *     can break: uncollectable, it goes to the garbage list.
  *
- * Memory: none beyond the headers.  The internal count lives in the upper
+ * Memory: the headers, and the optional prefetch arrays (scan_order).  The
+ * internal count lives in the upper
  * bits of gc_link.prev during phases 2-4 (the young list is singly linked
  * meanwhile, through next), PREV_COLLECTING marks members of the collected set,
- * and NEXT_UNREACHABLE marks members of the unreachable list until phase 6.
+ * PREV_COUNTED those whose prev holds a count; a member moved to the
+ * unreachable list holds a pointer there with PREV_COLLECTING alone.  next
+ * carries no mark (NEXT_UNREACHABLE is never set): nothing to strip before
+ * user code runs.
  * No user code runs during phases 2-4; from phase 6 on, user code (callbacks,
  * finalizers, clear) may free any object, so every loop re-reads the list
  * head instead of holding a cursor.
@@ -40,6 +44,10 @@
 
 static inline const rcgc_type *link_type(gc_link *g) { return head_type(link_head(g)); }
 
+/* prev holds a count (phases 2-4), not a pointer; see count_refs and
+   in_unreachable. */
+#define PREV_COUNTED ((uintptr_t)2)
+
 #ifdef RCGC_DEBUG
 /* CPython's validate_list, with a cost proportional to the collection: a
    debug build of a program that keeps many objects must not turn quadratic
@@ -49,9 +57,8 @@ static inline const rcgc_type *link_type(gc_link *g) { return head_type(link_hea
    generation the tail its survivors were appended to. */
 
 /* One member of a list: its header and its marks (I2, I5).  `collecting`
-   and `unreachable` say whether it must carry PREV_COLLECTING /
-   NEXT_UNREACHABLE. */
-static void validate_member(gc_link *g, bool collecting, bool unreachable)
+   says whether it must carry PREV_COLLECTING. */
+static void validate_member(gc_link *g, bool collecting)
 {
     void *obj = body_of_link(g);
     RCGC_ASSERT_OBJ(link_head(g)->magic == OBJ_MAGIC_LIVE, obj);
@@ -59,15 +66,15 @@ static void validate_member(gc_link *g, bool collecting, bool unreachable)
     RCGC_ASSERT_OBJ(type_is_gc(link_type(g)), obj);
     RCGC_ASSERT_OBJ(((g->prev & PREV_COLLECTING) != 0) == collecting, obj);
     RCGC_ASSERT_OBJ((g->prev & (uintptr_t)2) == 0, obj);   /* no PREV_COUNTED */
-    RCGC_ASSERT_OBJ(((g->next & NEXT_UNREACHABLE) != 0) == unreachable, obj);
+    RCGC_ASSERT_OBJ((g->next & NEXT_UNREACHABLE) == 0, obj);
 }
 
 /* Every member, and every link both ways. */
-static void validate_list(gc_link *list, bool collecting, bool unreachable)
+static void validate_list(gc_link *list, bool collecting)
 {
     gc_link *prev = list;
     for (gc_link *g = link_next(list); g != list; prev = g, g = link_next(g)) {
-        validate_member(g, collecting, unreachable);
+        validate_member(g, collecting);
         RCGC_ASSERT_OBJ(link_prev(g) == prev, body_of_link(g));
     }
     RCGC_ASSERT(link_prev(list) == prev);
@@ -80,12 +87,12 @@ static void validate_tail(gc_link *list, size_t count)
     gc_link *next = list;
     for (gc_link *g = link_prev(list); g != list && count > 0;
          next = g, g = link_prev(g), count--) {
-        validate_member(g, false, false);
+        validate_member(g, false);
         RCGC_ASSERT_OBJ(link_next(g) == next, body_of_link(g));
     }
     gc_link *first = link_next(list);
     RCGC_ASSERT(link_prev(first) == list);
-    if (first != list) validate_member(first, false, false);
+    if (first != list) validate_member(first, false);
 }
 
 /* Before and after collecting generations 0..generation: those whole (after
@@ -97,17 +104,16 @@ static void validate_generations(rcgc_state *S, int generation, size_t kept)
     for (int i = 0; i < RCGC_NUM_GENERATIONS; i++) {
         gc_link *list = &S->generations[i].head;
         if (i <= generation)
-            validate_list(list, false, false);
+            validate_list(list, false);
         else
             validate_tail(list, i == generation + 1 ? kept : 1);
     }
     validate_tail(&S->permanent, 1);
 }
-#define VALIDATE_LIST(list, collecting, unreachable) \
-    validate_list((list), (collecting), (unreachable))
+#define VALIDATE_LIST(list, collecting) validate_list((list), (collecting))
 #define VALIDATE_GENERATIONS(S, generation, kept) validate_generations((S), (generation), (kept))
 #else
-#define VALIDATE_LIST(list, collecting, unreachable) ((void)0)
+#define VALIDATE_LIST(list, collecting) ((void)0)
 #define VALIDATE_GENERATIONS(S, generation, kept) ((void)0)
 #endif
 
@@ -245,7 +251,7 @@ static void update_refs(gc_link *young)
 {
     for (gc_link *g = link_next(young); g != young; g = link_next(g)) {
         RCGC_ASSERT_OBJ(link_head(g)->refcnt > 0, body_of_link(g));
-        g->prev = PREV_COLLECTING;
+        g->prev = PREV_COUNTED | PREV_COLLECTING;
     }
 }
 
@@ -259,7 +265,6 @@ static void update_refs(gc_link *young)
    member, so phases 2 and 3 share one pass: a target can be counted before
    its own turn comes, and PREV_COUNTED tells an object whose count has
    started from one whose prev still holds its list pointer. */
-#define PREV_COUNTED ((uintptr_t)2)
 
 typedef struct count_ring {
     void *pending[COUNT_AHEAD];
@@ -371,7 +376,7 @@ static bool gather_from_both_ends(gc_link *list, size_t cap, const scan_order *h
     ahead.cursor = behind.cursor = 0;
     gc_link *f = link_next(list), *b = link_prev(list);
     while (f != list) {
-        if (front == back) {
+        if (back - front < 2) {   /* room for this step's two */
             size_t tail = cap - back, old_cap = cap;
             gc_link **grown = grow_items(items, &cap);
             if (!grown) {
@@ -423,22 +428,48 @@ static bool gather_and_count(gc_link *list, size_t cap, const scan_order *hints,
     return items != NULL;
 }
 
+/* What the unreachable set needs from the later phases, gathered as
+   move_unreachable moves objects there, so that phases with nothing to do
+   cost no pass of their own.  The flags may stay set for an object brought
+   back later: a phase then walks the list and finds nothing to do. */
+typedef struct unreachable_summary {
+    size_t count;
+    bool has_weakrefs;      /* weakrefs to members, or members that are weakrefs */
+    bool has_finalizers;    /* members with a finalizer not yet run */
+} unreachable_summary;
+
+typedef struct reach_walk {
+    gc_link *young;
+    unreachable_summary *sum;
+} reach_walk;
+
+/* An object whose prev holds a count carries PREV_COUNTED as well as
+   PREV_COLLECTING; one moved to the unreachable list holds a pointer there
+   (16-aligned, so bit 1 is clear) with PREV_COLLECTING.  That tells the
+   two apart without marking next, so no pass has to strip marks before
+   user code runs (CPython marks next and strips them in a pass of its
+   own). */
+static inline bool in_unreachable(const gc_link *g) { return !(g->prev & PREV_COUNTED); }
+
 /* Tell move_unreachable that obj is reachable: if it was already moved to
    the unreachable list, bring it back to the end of young to be scanned. */
-static int visit_reachable(void *obj, void *young_arg)
+static int visit_reachable(void *obj, void *walk_arg)
 {
     gc_link *g = collecting_link(obj);
     if (!g) return 0;   /* another generation, or already scanned */
-    if (g->next & NEXT_UNREACHABLE) {
-        gc_link *young = young_arg;
+    if (in_unreachable(g)) {
+        reach_walk *walk = walk_arg;
+        gc_link *young = walk->young;
         gc_link *prev = link_prev(g), *next = link_next(g);
-        prev->next = g->next;   /* keeps the UNREACHABLE mark of the chain */
+        prev->next = g->next;
         next->prev = (next->prev & PREV_MASK_FLAGS) | (uintptr_t)prev;
         gc_link *last = (gc_link *)young->prev;
         last->next = (uintptr_t)g;
         g->next = (uintptr_t)young;
         young->prev = (uintptr_t)g;
+        g->prev = PREV_COUNTED | PREV_COLLECTING;
         gc_set_refs(g, 1);
+        walk->sum->count--;
     } else if (gc_get_refs(g) == 0) {
         gc_set_refs(g, 1);
     }
@@ -447,13 +478,16 @@ static int visit_reachable(void *obj, void *young_arg)
 
 /* Invariant while scanning: everything left of g in young is reachable and
    scanned, with a plain prev pointer; everything in unreachable had gc_refs 0
-   when reached and is marked NEXT_UNREACHABLE.  Returns the reachable count. */
+   when reached.  Returns the reachable count; *sum describes the
+   unreachable list. */
 static size_t move_unreachable(gc_link *young, gc_link *unreachable, scan_order *order,
-                               scan_order *moved)
+                               scan_order *moved, unreachable_summary *sum)
 {
     gc_link *prev = young;
     gc_link *g = link_next(young);
     size_t reachable = 0;
+    *sum = (unreachable_summary){0, false, false};
+    reach_walk walk = {young, sum};
     /* The objects of the scan order come first, in its order: until the
        scan passes them g is items[i].  The ones that stay are written over
        its front (kept <= i), so that it ends as young's new order, the next
@@ -470,23 +504,28 @@ static size_t move_unreachable(gc_link *young, gc_link *unreachable, scan_order 
         }
         if (gc_get_refs(g)) {
             if (kept < order->len) order->items[kept++] = g;
-            link_type(g)->traverse(body_of_link(g), visit_reachable, young);
+            link_type(g)->traverse(body_of_link(g), visit_reachable, &walk);
             g->prev = (uintptr_t)prev;   /* also drops COLLECTING */
             prev = g;
             reachable++;
         } else {
             if (moved->len < moved->cap) moved->items[moved->len++] = g;
+            obj_head *h = link_head(g);
+            const rcgc_type *t = head_type(h);
+            sum->count++;
+            if ((h->type_bits & TYPE_BIT_HAS_WEAKREFS) || t == &rcgc_weakref_type)
+                sum->has_weakrefs = true;
+            if (t->finalize && !(h->type_bits & TYPE_BIT_FINALIZED)) sum->has_finalizers = true;
             prev->next = g->next;
             gc_link *last = (gc_link *)unreachable->prev;
-            last->next = NEXT_UNREACHABLE | (uintptr_t)g;
+            last->next = (uintptr_t)g;
             g->prev = PREV_COLLECTING | (uintptr_t)last;
-            g->next = NEXT_UNREACHABLE | (uintptr_t)unreachable;
+            g->next = (uintptr_t)unreachable;
             unreachable->prev = (uintptr_t)g;
         }
         g = (gc_link *)prev->next;
     }
     young->prev = (uintptr_t)prev;
-    unreachable->next &= ~NEXT_UNREACHABLE;
     order->len = kept;
     return reachable;
 }
@@ -497,7 +536,8 @@ static size_t move_unreachable(gc_link *young, gc_link *unreachable, scan_order 
    `moved` as the unreachable list's (as much as its room holds).  A ring
    that comes in has counted young already (gather_and_count). */
 static size_t deduce_unreachable(gc_link *young, gc_link *unreachable, bool everything,
-                                 scan_order *order, scan_order *moved, count_ring *counted)
+                                 scan_order *order, scan_order *moved, count_ring *counted,
+                                 unreachable_summary *sum)
 {
     count_ring ring = {{0}, 0, everything};
     if (!counted) {
@@ -507,39 +547,17 @@ static size_t deduce_unreachable(gc_link *young, gc_link *unreachable, bool ever
     }
     count_pending(counted);
     list_init(unreachable);
-    return move_unreachable(young, unreachable, order, moved);
+    return move_unreachable(young, unreachable, order, moved, sum);
 }
 
-/* What the unreachable set needs from the later phases, found in the pass
-   that strips the NEXT_UNREACHABLE marks, so that phases with nothing to do
-   cost no pass of their own. */
-typedef struct unreachable_summary {
-    size_t count;
-    bool has_weakrefs;      /* weakrefs to members, or members that are weakrefs */
-    bool has_finalizers;    /* members with a finalizer not yet run */
-} unreachable_summary;
-
-static unreachable_summary clear_unreachable_mask(gc_link *unreachable, bool print,
-                                                  scan_order *hints)
+/* DEBUG_COLLECTABLE's lines. */
+static void print_collectable(gc_link *unreachable)
 {
-    unreachable_summary sum = {0, false, false};
-    hints->cursor = 0;
     for (gc_link *g = link_next(unreachable); g != unreachable; g = link_next(g)) {
-        hint_next(hints, g, FETCH_BLOCK);
-        g->next &= ~NEXT_UNREACHABLE;
-        obj_head *h = link_head(g);
-        const rcgc_type *t = head_type(h);
-        sum.count++;
-        if ((h->type_bits & TYPE_BIT_HAS_WEAKREFS) || t == &rcgc_weakref_type)
-            sum.has_weakrefs = true;
-        if (t->finalize && !(h->type_bits & TYPE_BIT_FINALIZED)) sum.has_finalizers = true;
-        if (print) {
-            char label[RCGC_LABEL_SIZE];
-            rcgc__printf("gc: collectable <%s %p>\n",
-                         rcgc__label(body_of_link(g), label, sizeof label), body_of_link(g));
-        }
+        char label[RCGC_LABEL_SIZE];
+        rcgc__printf("gc: collectable <%s %p>\n",
+                     rcgc__label(body_of_link(g), label, sizeof label), body_of_link(g));
     }
-    return sum;
 }
 
 /* Phase 6.  Returns the number of weakrefs freed right after their callback:
@@ -594,9 +612,10 @@ static size_t handle_resurrected(gc_link *unreachable, gc_link *still_unreachabl
     for (gc_link *g = link_next(unreachable); g != unreachable; g = link_next(g))
         g->prev &= ~PREV_COLLECTING;
     scan_order none = {NULL, 0, 0, 0};
-    deduce_unreachable(unreachable, still_unreachable, false, &none, &none, NULL);
+    unreachable_summary sum;
+    deduce_unreachable(unreachable, still_unreachable, false, &none, &none, NULL, &sum);
     list_merge(unreachable, old);
-    return clear_unreachable_mask(still_unreachable, false, &none).count;
+    return sum.count;
 }
 
 /* Phase 9.  Returns the number of uncollectable objects (appended to the
@@ -714,15 +733,16 @@ static size_t collect_main(rcgc_state *S, int generation, size_t *collected,
             rcgc__own_free(hints.items);
         }
     }
+    unreachable_summary sum;
     size_t reachable = deduce_unreachable(young, &unreachable, everything, &order, &moved,
-                                          counted);
+                                          counted, &sum);
     if (order.items) {   /* young's order now: the next full collection's hints */
         S->scan_hints = order.items;
         S->scan_hints_len = order.len;
         S->scan_hints_cap = order.cap;
     }
-    VALIDATE_LIST(young, false, false);
-    VALIDATE_LIST(&unreachable, true, true);
+    VALIDATE_LIST(young, false);
+    VALIDATE_LIST(&unreachable, true);
     if (young != old) {
         if (generation == RCGC_NUM_GENERATIONS - 2) S->long_lived_pending += reachable;
         list_merge(young, old);
@@ -730,10 +750,8 @@ static size_t collect_main(rcgc_state *S, int generation, size_t *collected,
         S->long_lived_pending = 0;
         S->long_lived_total = reachable;
     }
-    unreachable_summary sum =
-        clear_unreachable_mask(&unreachable, S->debug & RCGC_DEBUG_COLLECTABLE, &moved);
     S->last_examined = reachable + sum.count;   /* for the throughput policy */
-    VALIDATE_LIST(&unreachable, true, false);
+    if (S->debug & RCGC_DEBUG_COLLECTABLE) print_collectable(&unreachable);
 
     size_t m = sum.has_weakrefs ? handle_weakrefs(&unreachable, old, &moved) : 0;
     size_t found = sum.count;
