@@ -172,16 +172,15 @@ typedef struct scan_order {
 #define SCAN_AHEAD 16
 
 /* The lines of an object of up to 48 bytes a pass reads: its link, header
-   and body (two lines when it straddles them, as most do).  The walks that
-   free (phases 5-9) take libc's chunk header before the link too; the copy
-   needs the link alone.  Every line fetched and not needed costs memory
+   and body (two lines when it straddles them, as most do); the copy needs
+   the link alone.  Every line fetched and not needed costs memory
    bandwidth, which bounds these passes once the misses overlap. */
-enum fetch { FETCH_LINK, FETCH_OBJECT, FETCH_BLOCK };
+enum fetch { FETCH_LINK, FETCH_OBJECT };
 
 static inline void prefetch_object(const gc_link *g, enum fetch what)
 {
     const char *p = (const char *)g;
-    __builtin_prefetch(what == FETCH_BLOCK ? p - sizeof(size_t) : p, 1);
+    __builtin_prefetch(p, 1);
     if (what != FETCH_LINK) __builtin_prefetch(p + 47, 1);
 }
 
@@ -567,7 +566,7 @@ static size_t handle_weakrefs(gc_link *unreachable, gc_link *old, scan_order *hi
     weakref_chain to_call = {NULL, NULL};
     hints->cursor = 0;
     for (gc_link *g = link_next(unreachable); g != unreachable; g = link_next(g)) {
-        hint_next(hints, g, FETCH_BLOCK);
+        hint_next(hints, g, FETCH_OBJECT);
         obj_head *h = link_head(g);
         if (head_type(h) == &rcgc_weakref_type) rcgc__weakref_clear_self(body_of_link(g));
         if (h->type_bits & TYPE_BIT_HAS_WEAKREFS)
@@ -586,7 +585,7 @@ static bool finalize_garbage(gc_link *unreachable, scan_order *hints)
     hints->cursor = 0;
     while (!list_is_empty(unreachable)) {
         gc_link *g = link_next(unreachable);
-        hint_next(hints, g, FETCH_BLOCK);
+        hint_next(hints, g, FETCH_OBJECT);
         list_move(g, &seen);
         obj_head *h = link_head(g);
         const rcgc_type *t = head_type(h);
@@ -629,7 +628,7 @@ static size_t delete_garbage(rcgc_state *S, gc_link *collectable, gc_link *old,
     hints->cursor = 0;
     while (!list_is_empty(collectable)) {
         gc_link *g = link_next(collectable);
-        hint_next(hints, g, FETCH_BLOCK);
+        hint_next(hints, g, FETCH_OBJECT);
         void *obj = body_of_link(g);
         const rcgc_type *t = link_type(g);
         if (saveall) {
