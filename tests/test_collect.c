@@ -389,14 +389,14 @@ TEST(collection_fifty_deallocations_deep_sees_what_its_finalizers_free)
 /* ---- full collections through the prefetch arrays (collect.c's scan_order) ----
    A full collection may copy its list into an array and prefetch along it
    and along the previous one's survivors; that must change nothing a
-   program sees.  The scenario: 2,000 nodes linked in a shuffled chain with
+   program sees.  The scenario: 20,000 nodes (some 20 size-class pages) linked in a shuffled chain with
    back links (cycles), finalizers, resurrection and weakref callbacks that
    log, collected so that the oldest generation's order parts from memory
    order, then cut in the middle and collected again.  Its log (finalizer,
    resurrection and callback order, every collection's result) must be the
    same with the arrays always, never, when the collector judges, and when
    their memory is refused (state.own_refusal). */
-enum { SCATTER_N = 2000, SCATTER_LOG = 4 * SCATTER_N + 16 };
+enum { SCATTER_N = 20000, SCATTER_LOG = 4 * SCATTER_N + 16 };
 static int scatter_log[SCATTER_LOG];
 static size_t scatter_len;
 static void *scatter_revived[SCATTER_N];
@@ -438,21 +438,26 @@ static size_t scatter_random(uint64_t *x, size_t bound)
 static int scatter_collections, scatter_refuse_at;
 static unsigned scatter_refuse;
 static bool scatter_refused;
+static unsigned scatter_hinted;   /* bit k-1: collection k left hints */
 
+/* A full collection, then the release of what finalizers revived (whose
+   deaths may revive more, appended as the loop goes). */
 static void scatter_collect(void)
 {
     if (++scatter_collections == scatter_refuse_at) state()->own_refusal = scatter_refuse;
     scatter_note(200000 + (int)rcgc_collect(2));
+    if (state()->scan_hints) scatter_hinted |= 1u << (scatter_collections - 1);
     if (scatter_collections == scatter_refuse_at) {
         scatter_refused = state()->own_refusal == 0;
         state()->own_refusal = 0;
     }
+    while (scatter_revived_len > 0) rcgc_decref(scatter_revived[--scatter_revived_len]);
 }
 
 /* Runs the scenario with state.scan_order_forced = mode, refusing as
-   above; leaves the log in scatter_log.  Returns whether the full
-   collection before the cut left hints (the arrays were used). */
-static bool scatter_run(signed char mode, int refuse_at, unsigned refuse)
+   above; leaves the log in scatter_log and which collections left hints
+   (used the arrays) in scatter_hinted. */
+static void scatter_run(signed char mode, int refuse_at, unsigned refuse)
 {
     quiet_start();
     state()->scan_order_forced = -1;
@@ -463,6 +468,7 @@ static bool scatter_run(signed char mode, int refuse_at, unsigned refuse)
     scatter_refuse_at = refuse_at;
     scatter_refuse = refuse;
     scatter_refused = false;
+    scatter_hinted = 0;
     static node *nodes[SCATTER_N];
     static size_t perm[SCATTER_N];
     static void *weakrefs[SCATTER_N];
@@ -490,24 +496,23 @@ static bool scatter_run(signed char mode, int refuse_at, unsigned refuse)
         if (nodes[i] != root) rcgc_decref(nodes[i]);
     scatter_collect();   /* everything lives; generation 2 now in discovery order */
     scatter_collect();
-    bool used = state()->scan_hints != NULL;
     link_slot(cut, 0, NULL);   /* the chain's second half: garbage, some of it cyclic */
     scatter_collect();
-    while (scatter_revived_len > 0) rcgc_decref(scatter_revived[--scatter_revived_len]);
     scatter_collect();
     rcgc_decref(root);
     scatter_collect();
     for (size_t i = 0; i < nweak; i++) rcgc_decref(weakrefs[i]);
     scatter_collect();
+    scatter_collect();   /* what the last one's releases left in cycles */
     state()->scan_order_forced = 0;
     quiet_end();
-    return used;
 }
 
 TEST(full_collection_prefetch_arrays_change_nothing_a_program_sees)
 {
     static int reference[SCATTER_LOG];
-    CHECK(!scatter_run(-1, 0, 0));
+    scatter_run(-1, 0, 0);
+    CHECK_EQ(scatter_hinted, 0);
     size_t reference_len = scatter_len;
     memcpy(reference, scatter_log, sizeof reference);
     /* every node died, each finalizer ran once, every result was logged */
@@ -526,13 +531,26 @@ TEST(full_collection_prefetch_arrays_change_nothing_a_program_sees)
     CHECK(reference[reference_len - 1] >= 200000);
     /* Refused: the first collection's array (it has no hints yet) and its
        unreachable list's; the array of the collection after the cut (it
-       has hints), and of the one before it (which then leaves none). */
-    struct { signed char mode; int refuse_at; unsigned refuse; bool used; } runs[] = {
-        {1, 0, 0, true}, {0, 0, 0, true}, {1, 1, 1, true}, {1, 1, 2, true},
-        {1, 3, 1, true}, {1, 2, 1, false},
+       has hints), and of the one before it (which then leaves none).  The
+       collector's own judgement takes the arrays once the chain's order
+       has taken over the list (not at first: the list is then in
+       allocation order). */
+    struct { signed char mode; int refuse_at; unsigned refuse; unsigned hinted; } runs[] = {
+        {1, 0, 0, 0x7f}, {0, 0, 0, 0}, {1, 1, 1, 0x7e}, {1, 1, 2, 0x7f},
+        {1, 3, 1, 0x7b}, {1, 2, 1, 0x7d},
     };
     for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
-        CHECK_EQ(scatter_run(runs[r].mode, runs[r].refuse_at, runs[r].refuse), runs[r].used);
+        scatter_run(runs[r].mode, runs[r].refuse_at, runs[r].refuse);
+        if (runs[r].mode == 0) {
+#ifdef RCGC_DEBUG
+            CHECK_EQ(scatter_hinted, 0x7f);   /* debug builds: always */
+#else
+            CHECK_EQ(scatter_hinted & 1, 0);
+            CHECK(scatter_hinted != 0);
+#endif
+        } else {
+            CHECK_EQ(scatter_hinted, runs[r].hinted);
+        }
         CHECK_EQ(scatter_refused, runs[r].refuse_at > 0);
         CHECK_EQ(scatter_len, reference_len);
         size_t first_difference = reference_len;
