@@ -95,7 +95,9 @@ RCGC_API const char *rcgc_version_string(void);
 typedef int (*rcgc_visit_fn)(void *obj, void *arg);
 
 /* A type describes a family of managed objects.  Types are usually static
-   constants; they must outlive every object of the type.  Fill them with
+   constants; they must outlive every object of the type, and must not
+   change while objects of it exist (the object's size and which hooks it
+   has are read again when it is freed).  Fill them with
    designated initializers, {.name = "node", .size = ..., .traverse = ...}:
    the fields left out are zero, which always means "absent", so a type
    written today stays right when a later minor version gives a reserved

@@ -130,11 +130,12 @@ void rcgc__free(void *p, size_t size)
 void *rcgc__object_alloc(rcgc_state *S, size_t size)
 {
     if (!allowed(S, size)) return NULL;
-    void *p = size <= SMALL_MAX ? rcgc__block_alloc(S, class_of(size)) : backend_malloc(size);
+    void *p = in_block(size) ? rcgc__block_alloc(S, block_class(size)) : backend_malloc(size);
     if (!p) {
         errno = ENOMEM;
         return NULL;
     }
+    if (in_block(size)) block_fit(p, size);
     S->bytes_in_use += size;
     if (S->memory_observed) rcgc__memory_event(S, p, size, NULL, 0);
     return p;
@@ -142,7 +143,7 @@ void *rcgc__object_alloc(rcgc_state *S, size_t size)
 
 static void give_back(rcgc_state *S, void *p, size_t size)
 {
-    if (size <= SMALL_MAX)
+    if (in_block(size))
         rcgc__block_free(S, p);
     else
         backend_free(p);
@@ -153,8 +154,8 @@ static void give_back(rcgc_state *S, void *p, size_t size)
    and release builds. */
 void rcgc__forget_in(rcgc_state *S, void *p, size_t size)
 {
-    RCGC_ASSERT(size > SMALL_MAX || page_of_block(p)->heap == S);
-    RCGC_ASSERT(size <= SMALL_MAX || size <= backend_usable(p));
+    RCGC_ASSERT(!in_block(size) || page_of_block(p)->heap == S);
+    RCGC_ASSERT(in_block(size) || size <= backend_usable(p));
     S->bytes_in_use -= size;
     if (S->memory_observed) rcgc__memory_event(S, NULL, 0, p, size);
 }

@@ -60,16 +60,15 @@ struct quarantine_slot {
     trace_site site;   /* a copy (the tracer's may go first); file NULL: untraced */
 };
 
-void rcgc__debug_quarantine(void *mem, size_t size, const void *obj)
+bool rcgc__debug_quarantine(void *mem, size_t size, const void *obj)
 {
     rcgc_state *S = state();
     ptrmap_slot *s = ptrmap_find(&S->registry, obj);
     if (s) s->value = REG_FREED;
     if (!S->quarantine) S->quarantine = rcgc__own_calloc(QUARANTINE_SLOTS * sizeof *S->quarantine);
-    if (!S->quarantine) {   /* no room to hold it back: free it now */
+    if (!S->quarantine) {   /* no room to hold it back: the caller frees it */
         if (s) ptrmap_remove(&S->registry, obj);
-        rcgc__free_forgotten(S, mem, size);
-        return;
+        return false;
     }
     const traceback *tb = rcgc__trace_of_object(obj);
     struct quarantine_slot *q = &S->quarantine[S->quarantine_next];
@@ -82,6 +81,7 @@ void rcgc__debug_quarantine(void *mem, size_t size, const void *obj)
     q->size = size;
     q->obj = obj;
     q->site = tb ? *tb->site : (trace_site){NULL, NULL, 0};
+    return true;
 }
 
 void rcgc__debug_release(rcgc_state *S)

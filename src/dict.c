@@ -112,9 +112,9 @@ static size_t find_empty_slot(const rcgc_dict *d, uint64_t hash)
 }
 
 /* Rebuild both arrays with room for at least `want` entries, dropping the
-   holes left by deletions.  Allocates both before touching the dict, so a
-   failure leaves it as it was; and reads the dict only after both are in
-   hand, because the allocation hook may run code (a collection, finalizers)
+   holes left by deletions.  Allocates their block before touching the
+   dict, so a failure leaves it as it was; and reads the dict only after the
+   block is in hand, because the allocation hook may run code (a collection, finalizers)
    that adds entries meanwhile: then it sizes again for what is there now. */
 static int dict_resize(rcgc_dict *d, size_t want)
 {

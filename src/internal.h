@@ -211,8 +211,9 @@ void rcgc__invoke_callbacks(rcgc_phase phase, int generation,
                             size_t collected, size_t uncollectable);
 
 /* census.c.  census_add is false if the table could not grow (the object
-   must not be made).  The last type counted is checked inline: a program
-   making one type at a time pays a load, a compare and an add.  While the
+   must not be made).  The entry of the type's way is checked inline: a
+   program making a few types pays a shift, a load, a compare and an add.
+   While the
    tools observe births and deaths (leakcheck.c), nothing is cached, so the
    slow path, which tells them, runs every time. */
 static inline census_entry **census_way(rcgc_state *S, const rcgc_type *t)
@@ -251,10 +252,11 @@ static inline void census_remove(rcgc_state *S, const rcgc_type *t, const void *
 static inline void *object_alloc(rcgc_state *S, size_t size)
 {
 #ifndef RCGC_STRESS
-    if (__builtin_expect(size <= SMALL_MAX && !S->alloc_hook && !S->memory_observed, 1)) {
-        block_page *pg = S->classes[class_of(size)].available;
+    if (__builtin_expect(in_block(size) && !S->alloc_hook && !S->memory_observed, 1)) {
+        block_page *pg = S->classes[block_class(size)].available;
         void *b = pg ? block_pop(pg) : NULL;
         if (__builtin_expect(b != NULL, 1)) {
+            block_fit(b, size);
             S->bytes_in_use += size;
             return b;
         }
@@ -264,7 +266,7 @@ static inline void *object_alloc(rcgc_state *S, size_t size)
 }
 static inline void object_free(rcgc_state *S, void *p, size_t size)
 {
-    if (__builtin_expect(size <= SMALL_MAX && !S->memory_observed, 1)) {
+    if (__builtin_expect(in_block(size) && !S->memory_observed, 1)) {
         S->bytes_in_use -= size;
         block_page *pg = page_of_block(p);
         if (block_push(pg, p)) rcgc__block_freed_slow(S, pg);
@@ -364,7 +366,8 @@ const char *rcgc__ref_name(const void *from, const void *to, size_t index, char 
    pointer rcgc did not allocate. */
 void rcgc__check_object(const void *obj, const char *what);
 void rcgc__debug_register(const void *obj);             /* a new object */
-void rcgc__debug_quarantine(void *mem, size_t size, const void *obj); /* a freed one */
+/* A freed one, held back; false if it could not be (the caller frees it). */
+bool rcgc__debug_quarantine(void *mem, size_t size, const void *obj);
 void rcgc__debug_release(rcgc_state *S);                 /* teardown */
 /* Abort with one line: what was called, the problem, type, address, count. */
 void rcgc__misuse(const char *what, const void *obj, const char *problem)

@@ -48,21 +48,19 @@ size_t rcgc__list_size(const gc_link *list)
 
 /* ---- creation ----------------------------------------------------------- */
 
-/* Header and list of a new object whose memory is mem (its body zeroed),
-   counted already: common to both paths below. */
-static inline __attribute__((always_inline)) void *init_object(rcgc_state *S, char *mem,
-                                                               const rcgc_type *type)
+/* The header of a new object whose memory is mem, and then its list:
+   common to both paths below. */
+static inline __attribute__((always_inline)) void *init_head(char *mem, const rcgc_type *type)
 {
     obj_head *h = (obj_head *)(mem + PREFIX_SIZE - sizeof(obj_head));
     h->refcnt = 1;
     h->type_bits = (uintptr_t)type;
-    void *obj = body_of_head(h);
-    if (type_is_gc(type)) {
-        list_append(link_of(obj), &S->generations[0].head);
-    } else {
-        list_append(link_of(obj), &S->untracked);
-    }
-    return obj;
+    return body_of_head(h);
+}
+static inline __attribute__((always_inline)) void link_new(rcgc_state *S, void *obj,
+                                                           const rcgc_type *type)
+{
+    list_append(link_of(obj), type_is_gc(type) ? &S->generations[0].head : &S->untracked);
 }
 
 /* A body of at most 64 bytes zeroed without a call: for a 16-byte body,
@@ -72,6 +70,9 @@ static inline __attribute__((always_inline)) void *init_object(rcgc_state *S, ch
 #if !defined(RCGC_DEBUG) && !defined(RCGC_STRESS)
 static inline void zero_small_body(void *body, size_t size)
 {
+#ifdef RCGC_POISONS
+    memset(body, 0, size);   /* exactly: the rest of the block is a redzone */
+#else
     switch ((size + 15) / 16) {   /* each a few vector stores, inline */
     case 4: memset(body, 0, 64); break;
     case 3: memset(body, 0, 48); break;
@@ -79,12 +80,13 @@ static inline void zero_small_body(void *body, size_t size)
     case 1: memset(body, 0, 16); break;
     default: break;
     }
+#endif
 }
 #endif
 
 /* The common case without a call, or NULL: a small body, a block at hand,
-   the type the census counted last, no hook, tracer or debug checks to
-   tell, and no collection due.  Everything else takes new_object. */
+   a type the census's ways hold, no hook, tracer or debug checks to tell,
+   and no collection due.  Everything else takes new_object. */
 static inline __attribute__((always_inline)) void *new_object_fast(rcgc_state *S,
                                                                    const rcgc_type *type)
 {
@@ -101,14 +103,17 @@ static inline __attribute__((always_inline)) void *new_object_fast(rcgc_state *S
         S->enabled && !S->collecting)
         return NULL;
     size_t size = PREFIX_SIZE + type->size;
-    block_page *pg = S->classes[class_of(size)].available;
+    block_page *pg = S->classes[block_class(size)].available;
     char *mem = pg ? block_pop(pg) : NULL;
     if (!mem) return NULL;
+    block_fit(mem, size);
     S->bytes_in_use += size;
     counted->count++;
     if (type_is_gc(type)) S->generations[0].count++;
     zero_small_body(mem + PREFIX_SIZE, type->size);
-    return init_object(S, mem, type);
+    void *obj = init_head(mem, type);
+    link_new(S, obj, type);
+    return obj;
 #endif
 }
 
@@ -131,6 +136,17 @@ static __attribute__((noinline)) void *new_object(rcgc_state *S, const rcgc_type
         return NULL;
     }
     memset(mem + prefix, 0, type->size);
+    /* The header before the collection below: user code it runs (a gc
+       callback ending a leak check) may read the object the census has
+       already noted. */
+    void *obj = init_head(mem, type);
+    *(gc_link *)mem = (gc_link){0, 0};   /* on no list yet (the block is reused memory) */
+#ifdef RCGC_DEBUG
+    obj_head *h = head_of(obj);
+    h->magic = OBJ_MAGIC_LIVE;
+    h->serial = ++S->serial;
+    rcgc__debug_register(obj);
+#endif
     if (type_is_gc(type)) {
         /* CPython 3.12's _PyObject_GC_Link: count, maybe collect, and only
            then track, so the new object never takes part in that collection. */
@@ -140,13 +156,7 @@ static __attribute__((noinline)) void *new_object(rcgc_state *S, const rcgc_type
             !S->collecting)
             rcgc__maybe_collect();
     }
-    void *obj = init_object(S, mem, type);
-#ifdef RCGC_DEBUG
-    obj_head *h = head_of(obj);
-    h->magic = OBJ_MAGIC_LIVE;
-    h->serial = ++S->serial;
-    rcgc__debug_register(obj);
-#endif
+    link_new(S, obj, type);
     return obj;
 }
 
@@ -309,8 +319,11 @@ static inline __attribute__((always_inline)) void free_memory(rcgc_state *S, obj
     census_remove(S, t, body_of_head(h));
 #ifdef RCGC_DEBUG
     h->magic = OBJ_MAGIC_FREED;
-    rcgc__debug_quarantine(mem, size, body_of_head(h));   /* first: it keeps the site of its trace */
+    /* First: it keeps the site of its trace.  The memory goes back only
+       after rcgc__forget_in, which reads the block's page. */
+    bool held = rcgc__debug_quarantine(mem, size, body_of_head(h));
     rcgc__forget_in(S, mem, size);
+    if (!held) rcgc__free_forgotten(S, mem, size);
 #else
     object_free(S, mem, size);
 #endif

@@ -75,12 +75,6 @@ static void unlist(size_class *c, block_page *pg)
 #define CHUNK_BYTES (CHUNK_PAGES * PAGE_BYTES)
 #define HOT_PAGES_KEPT 32
 
-static void push_page(block_page **list, block_page *pg)
-{
-    pg->next = *list;
-    *list = pg;
-}
-
 #ifdef RCGC_ASAN
 /* LeakSanitizer looks for pointers in heap blocks, not in mappings of the
    program's own: the objects in a mapped chunk would hide every block they
@@ -88,6 +82,12 @@ static void push_page(block_page **list, block_page *pg)
 static char *map_chunk(void) { return aligned_alloc(PAGE_BYTES, CHUNK_BYTES); }
 static void unmap_chunk(void *chunk) { free(chunk); }
 #else
+/* A program built with LeakSanitizer that links this library built
+   without it: LeakSanitizer is told to look in the chunks too, or the
+   blocks objects hold (item arrays, dict tables) would look leaked. */
+extern void __lsan_register_root_region(const void *p, size_t size) __attribute__((weak));
+extern void __lsan_unregister_root_region(const void *p, size_t size) __attribute__((weak));
+
 /* Aligned to the page size: map a page more and trim the ends. */
 static char *map_chunk(void)
 {
@@ -97,27 +97,34 @@ static char *map_chunk(void)
     char *chunk = (char *)(((uintptr_t)raw + PAGE_BYTES - 1) & ~(uintptr_t)(PAGE_BYTES - 1));
     if (chunk > raw) munmap(raw, (size_t)(chunk - raw));
     munmap(chunk + CHUNK_BYTES, (size_t)(raw + PAGE_BYTES - chunk));
+    if (__lsan_register_root_region) __lsan_register_root_region(chunk, CHUNK_BYTES);
     return chunk;
 }
-static void unmap_chunk(void *chunk) { (void)munmap(chunk, CHUNK_BYTES); }
+static void unmap_chunk(void *chunk)
+{
+    if (__lsan_unregister_root_region) __lsan_unregister_root_region(chunk, CHUNK_BYTES);
+    (void)munmap(chunk, CHUNK_BYTES);
+}
 #endif
 
+/* A new chunk's pages are all cold: never touched, so not resident. */
 static bool new_chunk(rcgc_state *S)
 {
     if (S->chunks_len == S->chunks_cap) {
         size_t cap = S->chunks_cap ? S->chunks_cap * 2 : 16;
-        void **grown = rcgc__chunks_realloc(S->chunks, cap * sizeof *grown);
+        page_chunk *grown = rcgc__chunks_realloc(S->chunks, cap * sizeof *grown);
         if (!grown) return false;
         S->chunks = grown;
         S->chunks_cap = cap;
     }
-    char *chunk = map_chunk();
-    if (!chunk) return false;
-    S->chunks[S->chunks_len++] = chunk;
-    for (size_t i = CHUNK_PAGES; i-- > 0;)   /* the chunk's first page on top */
-        push_page(&S->pages_cold, (block_page *)(chunk + i * PAGE_BYTES));
+    char *base = map_chunk();
+    if (!base) return false;
+    S->cold_hint = S->chunks_len;
+    S->chunks[S->chunks_len++] = (page_chunk){base, UINT32_MAX};
+    S->pages_cold += CHUNK_PAGES;
     return true;
 }
+_Static_assert(CHUNK_PAGES == 32, "a chunk's cold pages are the bits of a uint32_t");
 
 /* An empty page: a hot one, else a cold one, else from a new chunk.  Tests
    refuse it through state.page_refusal (the hook sees the objects, not
@@ -132,21 +139,35 @@ static block_page *take_page(rcgc_state *S)
         return pg;
     }
     if (!S->pages_cold && !new_chunk(S)) return NULL;
-    pg = S->pages_cold;
-    S->pages_cold = pg->next;
-    return pg;
+    for (size_t i = S->cold_hint;; i = (i + 1) % S->chunks_len) {
+        page_chunk *c = &S->chunks[i];
+        if (!c->cold) continue;
+        unsigned bit = (unsigned)__builtin_ctz(c->cold);
+        c->cold &= ~(UINT32_C(1) << bit);
+        S->pages_cold--;
+        S->cold_hint = i;
+        pg = (block_page *)(c->base + (size_t)bit * PAGE_BYTES);
+        pg->chunk = (uint32_t)i;
+        return pg;
+    }
 }
 
 static void give_page(rcgc_state *S, block_page *pg)
 {
     if (S->pages_hot_count < HOT_PAGES_KEPT) {
-        push_page(&S->pages_hot, pg);
+        pg->next = S->pages_hot;
+        S->pages_hot = pg;
         S->pages_hot_count++;
         return;
     }
-    /* Past what is kept hot: the memory goes back, the address stays. */
+    /* Past what is kept hot: the memory goes back, the address stays, and
+       nothing is written to the page after (that would bring a piece of it
+       back): its chunk's bit says it is free. */
+    page_chunk *c = &S->chunks[pg->chunk];
+    unsigned bit = (unsigned)(((char *)pg - c->base) / PAGE_BYTES);
     (void)madvise(pg, PAGE_BYTES, MADV_DONTNEED);
-    push_page(&S->pages_cold, pg);
+    c->cold |= UINT32_C(1) << bit;
+    S->pages_cold++;
 }
 
 /* ---- pages of a class ---------------------------------------------------- */
@@ -218,18 +239,24 @@ void rcgc__pages_release(rcgc_state *S)
 {
     for (unsigned cls = 0; cls < CLASS_COUNT; cls++) {
         size_class *c = &S->classes[cls];
-        while (c->available) {
-            block_page *pg = c->available;
+        size_t listed = 0;
+        block_page *pg = c->available;
+        for (block_page *q = pg; q && (listed == 0 || q != pg); q = q->next) listed++;
+        for (; listed; listed--) {
+            block_page *next = pg->next;
             RCGC_ASSERT(pg->used == 0);
-            unlist(c, pg);
-            page_free(S, pg);
+            if (pg->used == 0) {   /* a release build's leak keeps its page */
+                unlist(c, pg);
+                page_free(S, pg);
+            }
+            pg = next;
         }
     }
     if (S->pages) return;   /* objects left (a release build's leak): keep their memory */
-    for (size_t i = 0; i < S->chunks_len; i++) unmap_chunk(S->chunks[i]);
+    for (size_t i = 0; i < S->chunks_len; i++) unmap_chunk(S->chunks[i].base);
     rcgc__own_free(S->chunks);
     S->chunks = NULL;
-    S->chunks_len = S->chunks_cap = 0;
-    S->pages_hot = S->pages_cold = NULL;
-    S->pages_hot_count = 0;
+    S->chunks_len = S->chunks_cap = S->cold_hint = 0;
+    S->pages_hot = NULL;
+    S->pages_hot_count = S->pages_cold = 0;
 }

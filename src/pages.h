@@ -51,10 +51,18 @@ typedef struct block_page {
     char *end;                 /* ...and end here */
     struct block_page *next, *prev;  /* in its class's available list (P2) */
     struct rcgc_heap *heap;
+    uint32_t chunk;            /* its index in state.chunks */
     uint32_t used;
     uint16_t size_class;
     uint16_t listed;
 } block_page;
+
+/* 32 pages mapped at once (pages.c); a bit set in cold: that page is free
+   and its memory given back. */
+typedef struct page_chunk {
+    char *base;
+    uint32_t cold;
+} page_chunk;
 
 typedef struct size_class {
     block_page *available;           /* P2: circular, allocation looks at the head */
@@ -106,6 +114,34 @@ static inline void rcgc__block_unpoison(void *block, size_t size) { (void)block,
 static inline size_t class_block_size(unsigned cls)
 {
     return (size_t)(cls + 1) * CLASS_GRAIN;
+}
+
+/* Under AddressSanitizer and valgrind a block keeps at least 16 bytes past
+   the object poisoned, as malloc's redzones are, so that a write past an
+   object's body is caught rather than landing in the next object. */
+#ifdef RCGC_POISONS
+#define BLOCK_REDZONE 16
+#else
+#define BLOCK_REDZONE 0
+#endif
+/* Whether an object of `size` bytes lives in a block, and of which class. */
+static inline bool in_block(size_t size)
+{
+    return size <= SMALL_MAX - BLOCK_REDZONE;
+}
+static inline unsigned block_class(size_t size)
+{
+    return class_of(size + BLOCK_REDZONE);
+}
+/* A block just popped for an object of `size` bytes: its tail poisoned. */
+static inline void block_fit(void *block, size_t size)
+{
+#ifdef RCGC_POISONS
+    rcgc__block_poison((char *)block + size,
+                       class_block_size(page_of_block(block)->size_class) - size);
+#else
+    (void)block, (void)size;
+#endif
 }
 
 /* A block off the page's free list, else from its bump area; NULL when

@@ -143,10 +143,10 @@ typedef struct rcgc_heap {
     /* Empty pages kept for the next (pages.c): hot ones as they were, cold
        ones with their memory given back to the system but still mapped;
        and the chunks all pages are cut from. */
-    struct block_page *pages_hot, *pages_cold;
-    size_t pages_hot_count;
-    void **chunks;
-    size_t chunks_len, chunks_cap;
+    struct block_page *pages_hot;
+    size_t pages_hot_count, pages_cold;
+    page_chunk *chunks;
+    size_t chunks_len, chunks_cap, cold_hint;
     uint64_t serial;
 
     /* The heap itself (state.c). */

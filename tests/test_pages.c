@@ -2,13 +2,32 @@
    rcgc_new still gives zeroed, aligned, separate bodies of any size, and
    that memory it frees goes back.  The page lists are read through the
    internals to check the second. */
+#define _DEFAULT_SOURCE   /* mincore */
 #include "harness.h"
+
+#include <sys/mman.h>
 
 #include "internal.h"
 
 static size_t pages_held(void)
 {
     return state()->pages;
+}
+
+/* Of the free pages whose memory went back (cold), how many 4 KiB pieces
+   the system still holds: none, if nothing wrote to them since. */
+static size_t cold_bytes_resident(void)
+{
+    const rcgc_state *S = state();
+    size_t resident = 0;
+    for (size_t i = 0; i < S->chunks_len; i++)
+        for (unsigned bit = 0; bit < 32; bit++) {
+            if (!(S->chunks[i].cold >> bit & 1)) continue;
+            unsigned char in_core[PAGE_BYTES / 4096];
+            CHECK_EQ(mincore(S->chunks[i].base + (size_t)bit * PAGE_BYTES, PAGE_BYTES, in_core), 0);
+            for (size_t k = 0; k < sizeof in_core; k++) resident += (in_core[k] & 1) * 4096;
+        }
+    return resident;
 }
 
 /* Types of body sizes 0, 8, ..., past the largest class. */
@@ -96,6 +115,11 @@ TEST(memory_a_program_frees_goes_back)
     CHECK(mapped * 32 >= held);   /* 32 pages a chunk */
     rcgc_decref(list);
     CHECK_EQ(rcgc_collect(2), 200000);
+    /* All but 32 of the emptied pages went back to the system, whole. */
+    CHECK(state()->pages_hot_count <= 32);
+    CHECK(state()->pages_cold + state()->pages_hot_count + pages_held() == 32 * mapped);
+    CHECK(state()->pages_cold >= held - 32 - QUARANTINE_PAGES);
+    CHECK_EQ(cold_bytes_resident(), 0);
     list = make_pairs();
     CHECK(pages_held() >= held && pages_held() <= held + QUARANTINE_PAGES);
     CHECK(state()->chunks_len >= mapped && state()->chunks_len <= mapped + 1);

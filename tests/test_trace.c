@@ -127,7 +127,7 @@ TEST(container_storage_is_traced_to_the_callers_line)
     void *dict = rcgc_dict_new();
     rcgc_trace_start(1);
     int first = __LINE__ + 1;
-    for (int i = 0; i < 8; i++) rcgc_list_append(list, NULL);   /* 8 slots: one block */
+    for (int i = 0; i < 8; i++) rcgc_list_append(list, NULL);   /* 4 slots, then 8: one block */
     int ninth = __LINE__ + 1;
     rcgc_list_append(list, NULL);                                /* grows to 16 */
     by_line a = traced_at(first), b = traced_at(ninth);
