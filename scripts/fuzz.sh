@@ -11,6 +11,10 @@
 # printing each reproducer; replay one with
 #     $RCGC_FUZZ_DIR/tests/fuzz/fuzz_api <reproducer>
 # (or build/<any>/tests/test_fuzz_replay <reproducer>, without libFuzzer).
+# RCGC_FUZZ_FAST_PATHS=1 builds the library without RCGC_DEBUG instead
+# (the preset's other options kept): debug builds always take the whole
+# allocation and deallocation paths, so only this build fuzzes the inline
+# fast paths and the size-class pages as release builds run them.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-3600}
@@ -20,7 +24,9 @@ mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 
 # The options are CMakePresets.json's "fuzz" preset.
-if ! { (cd "$root" && cmake --preset fuzz -B "$dir") &&
+preset_args=()
+if [ "${RCGC_FUZZ_FAST_PATHS:-0}" = 1 ]; then preset_args=(-DRCGC_DEBUG=OFF); fi
+if ! { (cd "$root" && cmake --preset fuzz -B "$dir" "${preset_args[@]}") &&
        cmake --build "$dir" -j2 --target fuzz_api; } >"$dir.log" 2>&1; then
     tail -n 60 "$dir.log"
     echo "fuzz: build failed (full log: $dir.log)"
