@@ -6,6 +6,7 @@
 #
 # Environment (all optional):
 #   RCGC_BENCH_DIR     build directory             (default: build/bench)
+#   RCGC_BENCH_RESULTS also keep the raw RESULT lines in this file
 #   BENCH_OBJECTS      objects per collection      (default: 1000000)
 #   BENCH_RUNS         timed collections, median   (default: 7)
 #   BENCH_TREE_DEPTH   binary-trees max depth      (default: 16)
@@ -106,14 +107,17 @@ echo "cc:      $cc $("$cc" -dumpfullversion), CMAKE_BUILD_TYPE=Release"
 echo "python:  $("${python[@]}" --version 2>&1)"
 echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15-min averages, at the end; other users of the machine count)"
 echo
+# RCGC_BENCH_RESULTS=FILE keeps every RESULT line of this run there too.
+if [ -n "${RCGC_BENCH_RESULTS:-}" ]; then cp "$results" "$RCGC_BENCH_RESULTS"; fi
 awk -v objects="$objects" -v runs="$runs" -v depth="$depth" \
     -v tree_runs="$tree_runs" -v py_tree_runs="$py_tree_runs" -v closures="$closures" \
     -v interp_runs="$interp_runs" -v containers="$containers" -v retain_runs="$retain_runs" '
     $1 == "RESULT" { value[$2, $3] = $5; seen[$2, $3] = 1 }
     function cell(w, i, fmt) { return seen[w, i] ? sprintf(fmt, value[w, i]) : "-" }
-    function ratio(w, peer) {
-        if (!seen[w, peer] || !seen[w, "rcgc"] || value[w, "rcgc"] <= 0) return "-"
-        return sprintf("%.2fx", value[w, peer] / value[w, "rcgc"])
+    function ratio(w, peer) { return ratio_of(w, "rcgc", peer) }
+    function ratio_of(w, impl, peer) {
+        if (!seen[w, peer] || !seen[w, impl] || value[w, impl] <= 0) return "-"
+        return sprintf("%.2fx", value[w, peer] / value[w, impl])
     }
     END {
         printf "Full collection (gc.collect() / rcgc_collect(2)), %d objects, median of %d, ns per object\n",
@@ -137,8 +141,7 @@ awk -v objects="$objects" -v runs="$runs" -v depth="$depth" \
             w = libc_rows[k]
             printf "  %-34s %10s %10s %14s\n", "libc malloc: " libc_names[k],
                 cell(w, "rcgc_libc", "%.1f"), cell(w, "cpython", "%.1f"),
-                seen[w, "rcgc_libc"] && seen[w, "cpython"] && value[w, "rcgc_libc"] > 0 ?
-                    sprintf("%.2fx", value[w, "cpython"] / value[w, "rcgc_libc"]) : "-"
+                ratio_of(w, "rcgc_libc", "cpython")
         }
         print ""
         printf "Bytes per tracked object with one pointer field (8-byte body)\n"
