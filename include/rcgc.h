@@ -254,12 +254,15 @@ RCGC_API void rcgc_get_count(size_t out[3]);
    CPython 3.12's schedule, exactly: generation 0 every threshold[0]
    allocations, the older ones by their counts, full collections under the
    25 % rule; the same program makes the same collections in both.
-   RCGC_POLICY_THROUGHPUT schedules generation 0 by what its collections
-   find: the interval doubles (up to 64 times threshold[0]) after one that
-   found no more than an eighth of the young objects unreachable, and halves
-   after one that found half or more.  Every garbage cycle is still found,
-   within at most 64 times threshold[0] allocations.  Setting a policy
-   restarts its learning.  -1 + EINVAL for an unknown policy. */
+   RCGC_POLICY_THROUGHPUT schedules each generation by what its collections
+   find: its interval doubles after a collection that found no more than an
+   eighth of what it looked at unreachable, and halves after one that found
+   half or more.  Generation 0 waits 1 to 8 times threshold[0] allocations
+   (up to 64 times while what it promotes dies young), generation 1 an
+   eighth of to 64 times threshold[1] young collections, generation 2 an
+   eighth of to 8 times threshold[2]; full collections keep the 25 % rule.
+   Every garbage cycle is still found.  Setting a policy restarts its
+   learning.  -1 + EINVAL for an unknown policy. */
 typedef enum { RCGC_POLICY_CPYTHON = 0, RCGC_POLICY_THROUGHPUT = 1 } rcgc_policy;
 RCGC_API int rcgc_set_policy(rcgc_policy policy);
 RCGC_API rcgc_policy rcgc_get_policy(void);
