@@ -101,24 +101,12 @@ static const rcgc_type closure_type = {
 #define IMPL "rcgc"
 #endif
 
-/* Time inside collections, through the gc.callbacks hook. */
-static double collection_started_ns, collection_ns;
-static long collections;
-static void time_collection(rcgc_phase phase, const rcgc_gc_info *info, void *arg)
-{
-    (void)info;
-    (void)arg;
-    if (phase == RCGC_PHASE_START) {
-        collection_started_ns = bench_now_ns();
-    } else {
-        collection_ns += bench_now_ns() - collection_started_ns;
-        collections++;
-    }
-}
+/* Time inside collections. */
+#include "bench_gc.h"
 
 static void setup(void)
 {
-    if (rcgc_callback_add(time_collection, NULL) != 0) out_of_memory();
+    if (bench_gc_start() != 0) out_of_memory();
 #ifdef INTERP_NO_AUTO_GC
     rcgc_disable();
 #endif
@@ -203,8 +191,9 @@ static void drop(closure *c, env *e)
 
 static void report_collections(int runs)
 {
+    long collections = bench_gc.count[0] + bench_gc.count[1] + bench_gc.count[2];
     bench_result("interp_collections", IMPL, "per_run", (double)collections / runs);
-    bench_result("interp_collection_ms", IMPL, "ms_per_run", collection_ns / 1e6 / runs);
+    bench_result("interp_collection_ms", IMPL, "ms_per_run", bench_gc.total_ns / 1e6 / runs);
 }
 
 #elif defined(INTERP_BOEHM)

@@ -13,21 +13,10 @@ import statistics
 import sys
 import time
 
-from bench_util import rss_mib
+from bench_util import CollectionTimer, rss_mib
 
 k = 7
-collections = 0
-collection_ns = 0
-collection_started = 0
-
-
-def time_collection(phase, info):
-    global collection_started, collection_ns, collections
-    if phase == "start":
-        collection_started = time.perf_counter_ns()
-    else:
-        collection_ns += time.perf_counter_ns() - collection_started
-        collections += 1
+timer = CollectionTimer()
 
 
 def make_closure(slots, variables, code):
@@ -48,7 +37,7 @@ def interpret(closures):
 def main():
     closures = int(sys.argv[1]) if len(sys.argv) > 1 else 1000000
     runs = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-    gc.callbacks.append(time_collection)
+    gc.callbacks.append(timer)
     times = []
     for _ in range(runs):
         start = time.perf_counter_ns()
@@ -60,8 +49,8 @@ def main():
     print(f"RESULT interp_total cpython ms {median / 1e6:.2f}")
     print(f"RESULT interp cpython ns_per_closure {median / closures:.2f}")
     print(f"RESULT interp_peak_rss cpython MiB {rss_mib('VmHWM'):.2f}")
-    print(f"RESULT interp_collections cpython per_run {collections / runs:.2f}")
-    print(f"RESULT interp_collection_ms cpython ms_per_run {collection_ns / 1e6 / runs:.2f}")
+    print(f"RESULT interp_collections cpython per_run {sum(timer.count) / runs:.2f}")
+    print(f"RESULT interp_collection_ms cpython ms_per_run {timer.total_ns / 1e6 / runs:.2f}")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@
 #include <rcgc.h>
 
 #include "bench_util.h"
+#include "bench_gc.h"
 
 #ifdef RETAIN_NO_AUTO_GC
 #define IMPL "rcgc_nogc"
@@ -40,28 +41,12 @@ static void out_of_memory(void)
     exit(1);
 }
 
-static double collection_started_ns, collection_ns, longest_pause_ns, generation_ns[3];
-static long collections[3];
-static void time_collection(rcgc_phase phase, const rcgc_gc_info *info, void *arg)
-{
-    (void)arg;
-    if (phase == RCGC_PHASE_START) {
-        collection_started_ns = bench_now_ns();
-        return;
-    }
-    double pause = bench_now_ns() - collection_started_ns;
-    collection_ns += pause;
-    if (pause > longest_pause_ns) longest_pause_ns = pause;
-    collections[info->generation]++;
-    generation_ns[info->generation] += pause;
-}
-
 int main(int argc, char **argv)
 {
     long count = bench_arg(argc, argv, 1, 1000000);
     int runs = (int)bench_arg(argc, argv, 2, 3);
     if (runs > BENCH_MAX_RUNS) runs = BENCH_MAX_RUNS;
-    if (rcgc_callback_add(time_collection, NULL) != 0) out_of_memory();
+    if (bench_gc_start() != 0) out_of_memory();
 #ifdef RETAIN_NO_AUTO_GC
     rcgc_disable();
 #endif
@@ -72,7 +57,7 @@ int main(int argc, char **argv)
     double total[BENCH_MAX_RUNS], in_collections[BENCH_MAX_RUNS];
     long checksum = 0;
     for (int r = 0; r < runs; r++) {
-        collection_ns = 0;
+        double collected_before = bench_gc.total_ns;
         double start = bench_now_ns();
         void *root = rcgc_list_new();
         if (!root) out_of_memory();
@@ -85,7 +70,7 @@ int main(int argc, char **argv)
                 out_of_memory();
         }
         total[r] = bench_now_ns() - start;
-        in_collections[r] = collection_ns;
+        in_collections[r] = bench_gc.total_ns - collected_before;
         if (r == 0) rss_built = bench_rss_mib("VmRSS");
         checksum = 0;
         for (size_t i = 0; i < rcgc_list_len(root); i++)
@@ -100,17 +85,10 @@ int main(int argc, char **argv)
     bench_result("retain", IMPL, "ns_per_container", median_total / (double)count);
     bench_result("retain_collection_ms", IMPL, "ms", median_collections / 1e6);
     bench_result("retain_share", IMPL, "percent", 100 * median_collections / median_total);
-    bench_result("retain_longest_pause", IMPL, "ms", longest_pause_ns / 1e6);
+    bench_result("retain_longest_pause", IMPL, "ms", bench_gc.longest_ns / 1e6);
     bench_result("retain_peak_rss", IMPL, "MiB", peak);
     bench_result("retain_bytes_per_container", IMPL, "bytes",
                  (rss_built - rss_before) * 1048576 / (double)count);
-    static const char *const workloads[3][2] = {
-        {"retain_gen0", "retain_gen0_ms"}, {"retain_gen1", "retain_gen1_ms"},
-        {"retain_gen2", "retain_gen2_ms"},
-    };
-    for (int g = 0; g < 3; g++) {
-        bench_result(workloads[g][0], IMPL, "collections_per_run", (double)collections[g] / runs);
-        bench_result(workloads[g][1], IMPL, "ms_per_run", generation_ns[g] / 1e6 / runs);
-    }
+    bench_gc_report("retain", IMPL, runs);
     return 0;
 }

@@ -13,28 +13,12 @@ import statistics
 import sys
 import time
 
-from bench_util import rss_mib
+from bench_util import CollectionTimer, rss_mib
 
 NOGC = len(sys.argv) > 3 and sys.argv[3] == "nogc"
 IMPL = "cpython_nogc" if NOGC else "cpython"
 
-collection_ns = 0
-longest_pause_ns = 0
-collections = [0, 0, 0]
-generation_ns = [0, 0, 0]
-collection_started = 0
-
-
-def time_collection(phase, info):
-    global collection_started, collection_ns, longest_pause_ns
-    if phase == "start":
-        collection_started = time.perf_counter_ns()
-        return
-    pause = time.perf_counter_ns() - collection_started
-    collection_ns += pause
-    longest_pause_ns = max(longest_pause_ns, pause)
-    collections[info["generation"]] += 1
-    generation_ns[info["generation"]] += pause
+timer = CollectionTimer()
 
 
 def build(count):
@@ -45,20 +29,19 @@ def build(count):
 
 
 def main():
-    global collection_ns
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 1000000
     runs = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-    gc.callbacks.append(time_collection)
+    gc.callbacks.append(timer)
     if NOGC:
         gc.disable()
     rss_before = rss_mib("VmRSS")
     totals, in_collections = [], []
     for _ in range(runs):
-        collection_ns = 0
+        collected_before = timer.total_ns
         start = time.perf_counter_ns()
         root = build(count)
         totals.append(time.perf_counter_ns() - start)
-        in_collections.append(collection_ns)
+        in_collections.append(timer.total_ns - collected_before)
         if len(totals) == 1:
             rss_built = rss_mib("VmRSS")
         checksum = sum(item[0] for item in root)
@@ -71,12 +54,10 @@ def main():
     print(f"RESULT retain {IMPL} ns_per_container {total / count:.2f}")
     print(f"RESULT retain_collection_ms {IMPL} ms {spent / 1e6:.2f}")
     print(f"RESULT retain_share {IMPL} percent {100 * spent / total:.2f}")
-    print(f"RESULT retain_longest_pause {IMPL} ms {longest_pause_ns / 1e6:.2f}")
+    print(f"RESULT retain_longest_pause {IMPL} ms {timer.longest_ns / 1e6:.2f}")
     print(f"RESULT retain_peak_rss {IMPL} MiB {peak:.2f}")
     print(f"RESULT retain_bytes_per_container {IMPL} bytes {(rss_built - rss_before) * 1048576 / count:.2f}")
-    for g in range(3):
-        print(f"RESULT retain_gen{g} {IMPL} collections_per_run {collections[g] / runs:.2f}")
-        print(f"RESULT retain_gen{g}_ms {IMPL} ms_per_run {generation_ns[g] / 1e6 / runs:.2f}")
+    timer.report("retain", IMPL, runs)
 
 
 if __name__ == "__main__":

@@ -53,39 +53,16 @@ static void report_collections(int runs) { (void)runs; }
 #else
 #define IMPL "rcgc" CYCLIC_SUFFIX
 #endif
-/* Where the time goes: collections per generation and their time, through
-   the gc.callbacks hook (two clock reads per collection). */
-static double collection_started_ns, collection_ns[3];
-static long collections[3];
-
-static void time_collection(rcgc_phase phase, const rcgc_gc_info *info, void *arg)
-{
-    (void)arg;
-    if (phase == RCGC_PHASE_START) {
-        collection_started_ns = bench_now_ns();
-    } else {
-        collection_ns[info->generation] += bench_now_ns() - collection_started_ns;
-        collections[info->generation]++;
-    }
-}
+/* Where the time goes: collections per generation and their time. */
+#include "bench_gc.h"
 static void setup(void)
 {
-    if (rcgc_callback_add(time_collection, NULL) != 0) out_of_memory();
+    if (bench_gc_start() != 0) out_of_memory();
 #ifdef TREES_THROUGHPUT
     if (rcgc_set_policy(RCGC_POLICY_THROUGHPUT) != 0) out_of_memory();
 #endif
 }
-static void report_collections(int runs)
-{
-    static const char *const workloads[3][2] = {
-        {"trees_gen0", "trees_gen0_ms"}, {"trees_gen1", "trees_gen1_ms"},
-        {"trees_gen2", "trees_gen2_ms"},
-    };
-    for (int g = 0; g < 3; g++) {
-        bench_result(workloads[g][0], IMPL, "collections_per_run", (double)collections[g] / runs);
-        bench_result(workloads[g][1], IMPL, "ms_per_run", collection_ns[g] / 1e6 / runs);
-    }
-}
+static void report_collections(int runs) { bench_gc_report("trees", IMPL, runs); }
 #endif
 
 static int tree_traverse(void *self, rcgc_visit_fn visit, void *arg)

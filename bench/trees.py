@@ -11,7 +11,7 @@ import statistics
 import sys
 import time
 
-from bench_util import rss_mib
+from bench_util import CollectionTimer, rss_mib
 
 CYCLIC = len(sys.argv) > 3 and sys.argv[3] == "cyclic"
 IMPL = "cpython_cyclic" if CYCLIC else "cpython"
@@ -29,19 +29,7 @@ class Tree:
 
 
 nodes_made = 0
-collections = [0, 0, 0]
-collection_ns = [0, 0, 0]
-collection_started = 0
-
-
-def time_collection(phase, info):
-    """Where the time goes: collections per generation and their time."""
-    global collection_started
-    if phase == "start":
-        collection_started = time.perf_counter_ns()
-    else:
-        collection_ns[info["generation"]] += time.perf_counter_ns() - collection_started
-        collections[info["generation"]] += 1
+timer = CollectionTimer()   # where the time goes
 
 
 def bottom_up_tree(depth):
@@ -72,7 +60,7 @@ def main():
     max_depth = int(sys.argv[1]) if len(sys.argv) > 1 else 16
     runs = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     times = []
-    gc.callbacks.append(time_collection)
+    gc.callbacks.append(timer)
     for _ in range(runs):
         nodes_made = 0
         start = time.perf_counter_ns()
@@ -84,9 +72,7 @@ def main():
     print(f"RESULT trees_total {IMPL} ms {median / 1e6:.2f}")
     print(f"RESULT trees {IMPL} ns_per_node {median / nodes_made:.2f}")
     print(f"RESULT trees_peak_rss {IMPL} MiB {rss_mib('VmHWM'):.2f}")
-    for g in range(3):
-        print(f"RESULT trees_gen{g} {IMPL} collections_per_run {collections[g] / runs:.2f}")
-        print(f"RESULT trees_gen{g}_ms {IMPL} ms_per_run {collection_ns[g] / 1e6 / runs:.2f}")
+    timer.report("trees", IMPL, runs)
 
 
 if __name__ == "__main__":

@@ -130,12 +130,13 @@ void rcgc__free(void *p, size_t size)
 void *rcgc__object_alloc(rcgc_state *S, size_t size)
 {
     if (!allowed(S, size)) return NULL;
-    void *p = in_block(size) ? rcgc__block_alloc(S, block_class(size)) : backend_malloc(size);
+    bool block = in_block(size);
+    void *p = block ? rcgc__block_alloc(S, block_class(size)) : backend_malloc(size);
     if (!p) {
         errno = ENOMEM;
         return NULL;
     }
-    if (in_block(size)) block_fit(p, size);
+    if (block) block_fit(p, size);
     S->bytes_in_use += size;
     if (S->memory_observed) rcgc__memory_event(S, p, size, NULL, 0);
     return p;

@@ -28,8 +28,7 @@
  * meanwhile, through next), PREV_COLLECTING marks members of the collected set,
  * PREV_COUNTED those whose prev holds a count; a member moved to the
  * unreachable list holds a pointer there with PREV_COLLECTING alone.  next
- * carries no mark (NEXT_UNREACHABLE is never set): nothing to strip before
- * user code runs.
+ * carries no mark: nothing to strip before user code runs.
  * No user code runs during phases 2-4; from phase 6 on, user code (callbacks,
  * finalizers, clear) may free any object, so every loop re-reads the list
  * head instead of holding a cursor.
@@ -66,7 +65,6 @@ static void validate_member(gc_link *g, bool collecting)
     RCGC_ASSERT_OBJ(type_is_gc(link_type(g)), obj);
     RCGC_ASSERT_OBJ(((g->prev & PREV_COLLECTING) != 0) == collecting, obj);
     RCGC_ASSERT_OBJ((g->prev & (uintptr_t)2) == 0, obj);   /* no PREV_COUNTED */
-    RCGC_ASSERT_OBJ((g->next & NEXT_UNREACHABLE) == 0, obj);
 }
 
 /* Every member, and every link both ways. */
@@ -224,31 +222,24 @@ static bool list_is_scattered(gc_link *list)
 
 /* g is the object a walk along `hints` reached; if the hints hold it at the
    cursor or a little further, move the cursor past it and prefetch the
-   object SCAN_AHEAD further on. */
-static inline void hint_next(scan_order *hints, const gc_link *g, enum fetch what)
+   object SCAN_AHEAD further on.  Walking backwards, the cursor counts from
+   the end. */
+static inline void hint_step(scan_order *hints, const gc_link *g, enum fetch what,
+                             bool backwards)
 {
-    size_t end = hints->cursor + HINT_WINDOW < hints->len ? hints->cursor + HINT_WINDOW
-                                                          : hints->len;
+    size_t len = hints->len;
+    size_t end = hints->cursor + HINT_WINDOW < len ? hints->cursor + HINT_WINDOW : len;
     for (size_t k = hints->cursor; k < end; k++)
-        if (hints->items[k] == g) {
+        if (hints->items[backwards ? len - 1 - k : k] == g) {
             hints->cursor = k + 1;
-            if (k + SCAN_AHEAD < hints->len) prefetch_object(hints->items[k + SCAN_AHEAD], what);
+            size_t ahead = k + SCAN_AHEAD;
+            if (ahead < len) prefetch_object(hints->items[backwards ? len - 1 - ahead : ahead], what);
             return;
         }
 }
-
-/* The same walking backwards: the cursor counts from the end. */
-static inline void hint_prev(scan_order *hints, const gc_link *g, enum fetch what)
+static inline void hint_next(scan_order *hints, const gc_link *g, enum fetch what)
 {
-    size_t end = hints->cursor + HINT_WINDOW < hints->len ? hints->cursor + HINT_WINDOW
-                                                          : hints->len;
-    for (size_t k = hints->cursor; k < end; k++)
-        if (hints->items[hints->len - 1 - k] == g) {
-            hints->cursor = k + 1;
-            if (k + SCAN_AHEAD < hints->len)
-                prefetch_object(hints->items[hints->len - 1 - k - SCAN_AHEAD], what);
-            return;
-        }
+    hint_step(hints, g, what, false);
 }
 
 /* Phase 2: mark every member, internal count 0. */
@@ -395,7 +386,7 @@ static bool gather_from_both_ends(gc_link *list, size_t cap, const scan_order *h
         hint_next(&ahead, f, FETCH_LINK);
         items[front++] = f;
         if (f == b) break;
-        hint_prev(&behind, b, FETCH_LINK);
+        hint_step(&behind, b, FETCH_LINK, true);
         items[--back] = b;
         f = link_next(f);
         if (f == b) break;

@@ -49,7 +49,7 @@
 /* ---- the header ------------------------------------------------------- */
 
 typedef struct gc_link {
-    uintptr_t next;   /* next in generation list; 0 = untracked; low bit UNREACHABLE in a collection */
+    uintptr_t next;   /* next in its list; 0 = on none */
     uintptr_t prev;   /* prev pointer, or internal refs << PREV_SHIFT | flags during a collection */
 } gc_link;
 
@@ -76,8 +76,6 @@ _Static_assert(_Alignof(rcgc_type) >= 8, "three flag bits fit below a type point
 #define PREV_COLLECTING ((uintptr_t)1)
 #define PREV_SHIFT      2
 #define PREV_MASK_FLAGS ((uintptr_t)3)
-/* Low bit of gc_link.next for objects moved to the unreachable list. */
-#define NEXT_UNREACHABLE ((uintptr_t)1)
 
 _Static_assert(sizeof(gc_link) % 16 == 0 || sizeof(void *) != 8, "gc_link keeps 16-byte alignment");
 _Static_assert(sizeof(obj_head) % 16 == 0 || sizeof(void *) != 8, "obj_head keeps 16-byte alignment");
@@ -122,7 +120,7 @@ static inline bool link_tracked(const gc_link *g)
 }
 static inline gc_link *link_next(const gc_link *g)
 {
-    return (gc_link *)(g->next & ~NEXT_UNREACHABLE);
+    return (gc_link *)g->next;
 }
 static inline gc_link *link_prev(const gc_link *g)
 {
@@ -213,9 +211,8 @@ void rcgc__invoke_callbacks(rcgc_phase phase, int generation,
 /* census.c.  census_add is false if the table could not grow (the object
    must not be made).  The entry of the type's way is checked inline: a
    program making a few types pays a shift, a load, a compare and an add.
-   While the
-   tools observe births and deaths (leakcheck.c), nothing is cached, so the
-   slow path, which tells them, runs every time. */
+   While the tools observe births and deaths (leakcheck.c), nothing is
+   cached, so the slow path, which tells them, runs every time. */
 static inline census_entry **census_way(rcgc_state *S, const rcgc_type *t)
 {
     /* Bits 7-9 of the address: a type is 128 bytes (abi.c), so types laid
@@ -246,20 +243,28 @@ static inline void census_remove(rcgc_state *S, const rcgc_type *t, const void *
         rcgc__census_remove_slow(S, t, obj);
 }
 
-/* Objects' memory, its common case inline: a block off the head page of its
-   size class while no hook, tracer or stress build has to see it (alloc.c
-   has the whole path).  Uninitialised, like malloc's. */
+/* A block for an object of `size` bytes (in_block) off the head page of its
+   size class, counted; NULL when that page has none at hand. */
+static inline void *block_take(rcgc_state *S, size_t size)
+{
+    block_page *pg = S->classes[block_class(size)].available;
+    void *b = pg ? block_pop(pg) : NULL;
+    if (__builtin_expect(b != NULL, 1)) {
+        block_fit(b, size);
+        S->bytes_in_use += size;
+    }
+    return b;
+}
+
+/* Objects' memory, its common case inline: block_take while no hook,
+   tracer or stress build has to see it (alloc.c has the whole path).
+   Uninitialised, like malloc's. */
 static inline void *object_alloc(rcgc_state *S, size_t size)
 {
 #ifndef RCGC_STRESS
     if (__builtin_expect(in_block(size) && !S->alloc_hook && !S->memory_observed, 1)) {
-        block_page *pg = S->classes[block_class(size)].available;
-        void *b = pg ? block_pop(pg) : NULL;
-        if (__builtin_expect(b != NULL, 1)) {
-            block_fit(b, size);
-            S->bytes_in_use += size;
-            return b;
-        }
+        void *b = block_take(S, size);
+        if (__builtin_expect(b != NULL, 1)) return b;
     }
 #endif
     return rcgc__object_alloc(S, size);

@@ -84,6 +84,14 @@ static inline void zero_small_body(void *body, size_t size)
 }
 #endif
 
+/* Whether generation 0 at `count` calls for an automatic collection now
+   (CPython 3.12's _PyObject_GC_Link; a trigger of 0 means never). */
+static inline bool young_collection_due(const rcgc_state *S, size_t count)
+{
+    const gc_generation *young = &S->generations[0];
+    return count > young->trigger && young->trigger && S->enabled && !S->collecting;
+}
+
 /* The common case without a call, or NULL: a small body, a block at hand,
    a type the census's ways hold, no hook, tracer or debug checks to tell,
    and no collection due.  Everything else takes new_object. */
@@ -98,16 +106,10 @@ static inline __attribute__((always_inline)) void *new_object_fast(rcgc_state *S
     if (!type || (counted = *census_way(S, type))->type != type || type->size > 64 ||
         S->alloc_hook || S->memory_observed)
         return NULL;   /* census_none's type is NULL: an unmade type misses */
-    if (type_is_gc(type) && S->generations[0].count >= S->generations[0].trigger &&
-        S->generations[0].trigger &&
-        S->enabled && !S->collecting)
+    if (type_is_gc(type) && young_collection_due(S, S->generations[0].count + 1))
         return NULL;
-    size_t size = PREFIX_SIZE + type->size;
-    block_page *pg = S->classes[block_class(size)].available;
-    char *mem = pg ? block_pop(pg) : NULL;
+    char *mem = block_take(S, PREFIX_SIZE + type->size);
     if (!mem) return NULL;
-    block_fit(mem, size);
-    S->bytes_in_use += size;
     counted->count++;
     if (type_is_gc(type)) S->generations[0].count++;
     zero_small_body(mem + PREFIX_SIZE, type->size);
@@ -150,11 +152,7 @@ static __attribute__((noinline)) void *new_object(rcgc_state *S, const rcgc_type
     if (type_is_gc(type)) {
         /* CPython 3.12's _PyObject_GC_Link: count, maybe collect, and only
            then track, so the new object never takes part in that collection. */
-        gc_generation *young = &S->generations[0];
-        young->count++;
-        if (young->count > young->trigger && young->trigger && S->enabled &&
-            !S->collecting)
-            rcgc__maybe_collect();
+        if (young_collection_due(S, ++S->generations[0].count)) rcgc__maybe_collect();
     }
     link_new(S, obj, type);
     return obj;
@@ -336,6 +334,23 @@ void rcgc__free_object(rcgc_state *S, obj_head *h)
     free_memory(S, h, head_type(h));
 }
 
+/* The end of every deallocation, once finalize and the weakrefs are done:
+   clear, destroy, generation 0's count, off the untracked list, the
+   memory.  A tracked-type object is off its generation already. */
+static inline __attribute__((always_inline)) void clear_and_free(rcgc_state *S, obj_head *h,
+                                                                 const rcgc_type *t, bool gc)
+{
+    void *obj = body_of_head(h);
+    RCGC_ASSERT_OBJ(h->refcnt == 0, obj);
+    if (t->clear) t->clear(obj);
+    if (t->destroy) t->destroy(obj);
+    gc_link *g = (gc_link *)h - 1;
+    RCGC_ASSERT_OBJ(!gc || !g->next, obj);
+    if (g->next) list_remove(g);   /* the untracked list */
+    if (gc && S->generations[0].count > 0) S->generations[0].count--;
+    free_memory(S, h, t);
+}
+
 /* The dealloc_one frames whose finalizer is running, innermost first: a
    decref to zero of one of those objects is the finalizer dropping the
    reference its deallocation lent it (see dealloc_one). */
@@ -374,12 +389,7 @@ static void dealloc_one(rcgc_state *S, obj_head *h)
         if (gc && link_of(obj)->next) list_remove(link_of(obj));
     }
     if (h->type_bits & TYPE_BIT_HAS_WEAKREFS) rcgc__weakrefs_clear_and_call(obj);
-    RCGC_ASSERT_OBJ(h->refcnt == 0, obj);
-    if (t->clear) t->clear(obj);
-    if (t->destroy) t->destroy(obj);
-    RCGC_ASSERT_OBJ(!gc || !link_of(obj)->next, obj);
-    if (gc && S->generations[0].count > 0) S->generations[0].count--;
-    rcgc__free_object(S, h);
+    clear_and_free(S, h, t, gc);
 }
 
 /* ---- the deallocation queues -------------------------------------------------- */
@@ -467,16 +477,11 @@ static inline __attribute__((always_inline)) bool dealloc_fast(rcgc_state *S, ob
     if (t->finalize || (h->type_bits & TYPE_BIT_HAS_WEAKREFS) || S->finalizing ||
         *depth >= DEALLOC_MAX_DEPTH)
         return false;
-    void *obj = body_of_head(h);
     gc_link *g = (gc_link *)h - 1;
     if (gc && g->next) list_remove(g);   /* its generation: as rcgc__dealloc does */
     ++*depth;
-    if (t->clear) t->clear(obj);
-    if (t->destroy) t->destroy(obj);
+    clear_and_free(S, h, t, gc);
     --*depth;
-    if (g->next) list_remove(g);   /* the untracked list: as rcgc__free_object does */
-    if (gc && S->generations[0].count > 0) S->generations[0].count--;
-    free_memory(S, h, t);
     if (*depth == 0) {
         if (gc && S->dealloc_pending) drain_pending(S);
         if (!gc && S->plain_pending) drain_plain(S);
