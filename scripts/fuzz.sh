@@ -78,7 +78,12 @@ if [ "$crashes" -gt 0 ] || [ "$status" -ne 0 ]; then
     for log in "$dir"/fuzz-*.log; do
         grep -h -m3 -E 'model mismatch|^rcgc: |ERROR: |runtime error|SUMMARY' "$log" || true
     done
-    for f in $found; do echo "fuzz: reproducer $f"; done
+    # The bytes too, so that a CI log alone reproduces it:
+    #     base64 -d > crash <<'EOF' ... EOF
+    for f in $found; do
+        echo "fuzz: reproducer $f, in base64:"
+        base64 -w 76 "$f"
+    done
     [ -n "$found" ] || echo "fuzz: fuzzer exited with status $status (logs: $dir/fuzz-*.log)"
     echo "fuzz: $seconds s x $jobs at $commit: $runs runs ($rate exec/s), cov: $cov ft: $ft," \
          "corpus $(ls "$corpus" | wc -l) inputs, $crashes crashes"

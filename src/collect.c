@@ -527,7 +527,7 @@ static size_t move_unreachable(gc_link *young, gc_link *unreachable, scan_order 
 }
 
 /* `everything` says young holds every tracked object (a full collection
-   with nothing frozen), which allows the one-pass count.  `order` is
+   with nothing frozen, outside teardown), which allows the one-pass count.  `order` is
    young's scan order or empty; it comes back as young's new order, and
    `moved` as the unreachable list's (as much as its room holds).  A ring
    that comes in has counted young already (gather_and_count). */
@@ -699,7 +699,10 @@ static size_t collect_main(rcgc_state *S, int generation, size_t *collected,
     gc_link *old = generation + 1 < RCGC_NUM_GENERATIONS
                        ? &S->generations[generation + 1].head : young;
     gc_link unreachable, final_unreachable;
-    bool everything = young == old && list_is_empty(&S->permanent);
+    /* Teardown's walks hold the object they visit on a private list, and
+       user code they run may collect: then not every tracked object is in
+       young. */
+    bool everything = young == old && list_is_empty(&S->permanent) && !S->tearing_down;
     /* The prefetch arrays (see scan_order): a full collection gathers
        young's order along the previous one's hints, and leaves its own; the
        previous hints' memory takes the unreachable list's order. */

@@ -261,6 +261,43 @@ TEST(a_weakref_made_by_a_destroy_in_teardown_is_cleared_before_the_free)
     CHECK_STR(events, "fin2 des2 des1 cb8 ");
 }
 
+/* A weakref callback that teardown runs (step 3) collects everything, then
+   untracks and tracks the referent again.  For that moment the referent is
+   on the walk's private list, so the full collection holds fewer than all
+   tracked objects and must count only its own members (found by the
+   fuzzer: a one-pass count took the referent for a member and wrote its
+   count over the referent's list pointer, which the untrack followed). */
+static size_t collected_in_callback;
+static void collecting_callback(void *wr, void *arg)
+{
+    weak_event(wr, arg);
+    node *cycle = new_node(&log_type, 9);   /* garbage for this collection */
+    link_slot(cycle, 0, cycle);
+    rcgc_decref(cycle);
+    collected_in_callback = rcgc_collect(2);
+    collected_in_callback += rcgc_collect(2);
+    rcgc_untrack(weak_target);
+    rcgc_track(weak_target);
+}
+
+TEST(a_full_collection_from_a_teardown_callback_counts_only_its_members)
+{
+    rcgc_heap *h = rcgc_heap_new();
+    rcgc_heap *was = rcgc_heap_enter(h);
+    (void)new_node(&log_type, 1);   /* walked before the referent */
+    weak_target = new_node(&log_type, 2);
+    node *holder = new_node(&log_type, 3);   /* a member that refers to the referent */
+    link_slot(holder, 0, weak_target);
+    (void)rcgc_weakref_new(weak_target, collecting_callback, (void *)5);
+    collected_in_callback = 99;
+    events_reset();
+    rcgc_heap_enter(was);
+    CHECK_EQ(rcgc_heap_destroy(h), 0);
+    CHECK_EQ(collected_in_callback, 1);
+    /* Tracked again, the referent is in generation 0, walked last. */
+    CHECK_STR(events, "fin1 fin2 fin3 cb5 fin9 clr9 clr9 des9 clr1 clr3 clr2 des1 des3 des2 ");
+}
+
 /* ---- refusals ---------------------------------------------------------------------- */
 
 static int destroy_result, destroy_errno, enter_errno;
