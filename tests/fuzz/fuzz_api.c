@@ -69,7 +69,9 @@
  *    heap's memory is unchanged.  User code and heaps (ACT_HEAP): from
  *    every callback rcgc_heap_enter and rcgc_heap_destroy are refused with
  *    EBUSY, during a teardown too; rcgc_heap_new works, and the heap made
- *    is filled and destroyed at the end of the input.
+ *    is filled and destroyed at the end of the input.  From the loop body
+ *    of a walk (op_walk), which rcgc does not run, the thread leaves the
+ *    heap and comes back.
  *
  * RELIABILITY.md ("Fuzzing") has the whole list and the figures.
  *
@@ -120,6 +122,8 @@
 static int cur_op = -1;
 static const char *cur_name = "setup";
 static int depth;            /* nesting of re-entrant actions, 0 at top level */
+static int loop_body_depth = -1;   /* the depth of op_walk's action, which the
+                                      program runs, not rcgc */
 
 __attribute__((noreturn, format(printf, 1, 2)))
 static void fail(const char *fmt, ...)
@@ -583,8 +587,8 @@ static void op_inspect(int which, void *target, unsigned mode, unsigned arg);
 static void act_tool(unsigned arg);
 static void act_heap(unsigned arg);
 
-/* Run one re-entrant action: from user code rcgc called.  errno is kept,
-   as a well-behaved callback keeps it. */
+/* Run one re-entrant action: from user code rcgc called, or from a walk's
+   loop body (op_walk).  errno is kept, as a well-behaved callback keeps it. */
 static void act(unsigned action, unsigned arg)
 {
     action %= NACTIONS;
@@ -1469,7 +1473,12 @@ static void op_walk(void *obj, unsigned at, unsigned action, unsigned arg)
     size_t pos = 0, step = 0;
     at = at % 8 + 1;
     for (;;) {
-        if (step == at) act(action, arg);
+        if (step == at) {
+            int outer = loop_body_depth;
+            loop_body_depth = depth + 1;
+            act(action, arg);
+            loop_body_depth = outer;
+        }
         s = shadow_of(obj);   /* pinned: still there */
         bool changed = s->changes != changes;
         void *item = NULL;
@@ -2311,6 +2320,23 @@ static void act_heap(unsigned arg)
     rcgc_heap *here = rcgc_heap_current();
     if (here != fuzz_heap) fail("user code runs in heap %p, not the input's", (void *)here);
     errno = 0;
+    if (depth == loop_body_depth) {
+        /* A loop body of the program's, between two steps of a walk: rcgc
+           runs nothing, so the thread may leave the heap and come back (a
+           destroy would end the input's heap: not done). */
+        if (arg % 4 == 0) return;
+        rcgc_heap *other = outer_heap;
+        if (arg % 4 != 1) {
+            if (nmade_heaps == sizeof made_heaps / sizeof made_heaps[0]) return;
+            other = rcgc_heap_new();
+            if (!other) fail("rcgc_heap_new from a loop body failed (%s)", strerror(errno));
+            made_heaps[nmade_heaps++] = other;
+        }
+        if (rcgc_heap_enter(other) != here) fail("rcgc_heap_enter from a loop body");
+        if (rcgc_heap_current() != other) fail("rcgc_heap_enter from a loop body left the thread elsewhere");
+        if (rcgc_heap_enter(here) != other) fail("rcgc_heap_enter back from a loop body");
+        return;
+    }
     switch (arg % 4) {
     case 0: {
         int r = rcgc_heap_destroy(arg & 4 ? here : fuzz_heap);
