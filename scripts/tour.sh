@@ -13,7 +13,8 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 echo "tour: building rcgc (Release) in $build ..."
 if ! { cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release &&
-       cmake --build "$build" --target tour rcgc rcgc_static rcgc-report leak_hunt leak_picture profile -j2; } >"$log" 2>&1; then
+       cmake --build "$build" --target tour rcgc rcgc_static rcgc-report leak_hunt leak_picture profile \
+           heaps scene_graph weak_cache -j2; } >"$log" 2>&1; then
     cat "$log" >&2
     echo "tour: build failed" >&2
     exit 1

@@ -8,6 +8,8 @@
 #                                   copy's top directory
 #     <!-- replay: file PATH -->    the block is saved as PATH (~ is $HOME)
 #     <!-- replay: output CMD -->   the block is exactly what CMD prints
+#     <!-- replay: output-masked CMD -->  the same with every 0x... address
+#                                   masked in both (they differ run to run)
 # The session has a scratch $HOME and a clean environment (no PKG_CONFIG_PATH,
 # LD_LIBRARY_PATH, ...), so nothing of this machine's setup helps it along.
 # One line is not replayed: scripts/check.sh, which runs this replay; it builds
@@ -46,7 +48,7 @@ awk -v q="'" '
         if (kind == "file") {
             print "mkdir -p \"$(dirname \"" arg "\")\""
             print "cat >\"" arg "\" <<" q "README_BLOCK" q
-        } else if (kind == "output") {
+        } else if (kind == "output" || kind == "output-masked") {
             print "cat >\"$REPLAY_DIR/expected." n "\" <<" q "README_BLOCK" q
         } else if (kind != "run") {
             print "replay: unknown kind \"" kind "\"" >"/dev/stderr"; exit 2
@@ -56,10 +58,12 @@ awk -v q="'" '
     /^```/ && inside {
         inside = 0
         if (kind == "file") print "README_BLOCK"
-        if (kind == "output") {
+        if (kind == "output" || kind == "output-masked") {
             print "README_BLOCK"
             print "echo \"readme$ " arg "   # output compared with the README\""
             print arg " >\"$REPLAY_DIR/actual." n "\""
+            if (kind == "output-masked")
+                print "sed -i " q "s/0x[0-9a-f]\\+/0x.../g" q " \"$REPLAY_DIR/expected." n "\" \"$REPLAY_DIR/actual." n "\""
             print "diff -u \"$REPLAY_DIR/expected." n "\" \"$REPLAY_DIR/actual." n "\" ||"
             print "    { echo \"replay: the README shows other output for: " arg "\"; exit 1; }"
         }
