@@ -21,7 +21,9 @@
  *      a collection every tracked object is in exactly one of the lists
  *      generations[0..2] or permanent, and its prev word holds a plain
  *      pointer (no COLLECTING bit); every other live object is on the
- *      untracked list (state.h, H1 in state.c).
+ *      untracked list (state.h, H1 in state.c).  The exception: during a
+ *      teardown, the objects its walks have visited wait on a private list
+ *      (state.c), so no collection then holds every tracked object.
  *  I3  The type word's low bits are FINALIZED, HAS_WEAKREFS and UNTRACKED;
  *      the pointer is recovered by masking them.  FINALIZED is set once and
  *      never cleared.
