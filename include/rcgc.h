@@ -367,9 +367,12 @@ RCGC_API rcgc_heap *rcgc_heap_current(void);
 RCGC_API rcgc_heap *rcgc_heap_default(void);
 /* End every object of the heap, in this order: a full collection; every
    finalizer that has not run, once; every weakref cleared, its callback run;
-   the garbage list dropped and every object's clear run (once); what is
-   still alive (held by the program, or in a cycle no clear breaks) then has
-   destroy run and is freed.  The tools' tables go too; the heap's
+   the garbage list dropped and every object's clear run (once), after
+   every finalizer and callback due, those that user code meanwhile made
+   due included; what is still alive (held by the program, or in a cycle no
+   clear breaks) then has destroy run, and is freed once every such
+   destroy has run, so a destroy may read what it refers to.  The tools'
+   tables go too; the heap's
    rcgc_memory_in_use() is then 0.  Pointers to its objects are dangling
    afterwards.  A thread whose current heap it was is back in the default
    heap.  The default heap (heap NULL) is emptied and stays usable.

@@ -324,15 +324,45 @@ static void clear_late_weakrefs(gc_link *destroyed)
     while (each_in_list(destroyed, has_weakrefs, clear_weakrefs) > 0) {}
 }
 
-/* A count no decref can bring to zero: step 5's objects die by the
-   teardown's hand alone. */
-#define PINNED (SIZE_MAX / 2)
+/* Counts no decref can bring to zero: step 5's objects die by the
+   teardown's hand alone.  A pinned object's count starts at PINNED, and at
+   DESTROYED once its destroy has run; user code may still move either a
+   little (a destroy dropping or taking references), hence the ranges. */
+#define PINNED    (SIZE_MAX / 4)
+#define DESTROYED (SIZE_MAX / 2)
+#define COUNT_SLACK (SIZE_MAX / 8)
+static bool is_pinned(const obj_head *h) { return h->refcnt > PINNED - COUNT_SLACK; }
+static bool is_destroyed(const obj_head *h) { return h->refcnt > DESTROYED - COUNT_SLACK; }
+
+/* Moves every object on S's lists whose count is pinned to `doomed`
+   (destroy still to run) or `destroyed` (run): user code run by a destroy
+   or a late weakref callback may have moved it from either (by untracking
+   or tracking it).  Returns how many it moved. */
+static size_t gather_pinned(rcgc_state *S, gc_link *doomed, gc_link *destroyed)
+{
+    size_t n = 0;
+    for (int i = NUM_LISTS - 1; i >= 0; i--) {   /* each_object's order */
+        gc_link *list = list_number(S, i), *l = link_next(list);
+        while (l != list) {
+            gc_link *next = link_next(l);
+            obj_head *h = link_head(l);
+            if (is_pinned(h)) {
+                list_move(l, is_destroyed(h) ? destroyed : doomed);
+                n++;
+            }
+            l = next;
+        }
+    }
+    return n;
+}
 
 /* Step 5.  Every object still alive is pinned and moves to `doomed`; then
-   each has destroy run and is freed, with no further user code.  An object
-   that a destroy moved back to a list (by tracking it, say) is found pinned
-   in the next round and freed without a second destroy; objects a destroy
-   made are seen in the next round as well. */
+   each has destroy run, and only once every destroy of the round has run
+   is anything of it freed, so that a destroy may still read the objects it
+   refers to.  An object that user code moved back to a list meanwhile (by
+   untracking or tracking it) is gathered again in the same round, with its
+   destroy run if it had not; objects a destroy made are pinned in the
+   next round. */
 static void end_survivors(rcgc_state *S)
 {
     for (;;) {
@@ -344,19 +374,23 @@ static void end_survivors(rcgc_state *S)
             while (!list_is_empty(list)) {
                 gc_link *l = link_next(list);
                 obj_head *h = link_head(l);
-                list_move(l, h->refcnt == PINNED ? &destroyed : &doomed);
+                RCGC_ASSERT_OBJ(!is_pinned(h), body_of_head(h));   /* each round ends all it pins */
+                list_move(l, &doomed);
                 h->refcnt = PINNED;
             }
         }
-        if (list_is_empty(&doomed) && list_is_empty(&destroyed)) return;
-        while (!list_is_empty(&doomed)) {
-            gc_link *l = link_next(&doomed);
-            list_move(l, &destroyed);
-            obj_head *h = link_head(l);
-            clear_weakrefs(body_of_head(h));
-            if (head_type(h)->destroy) head_type(h)->destroy(body_of_head(h));
-        }
-        clear_late_weakrefs(&destroyed);
+        if (list_is_empty(&doomed)) return;
+        do {
+            while (!list_is_empty(&doomed)) {
+                gc_link *l = link_next(&doomed);
+                list_move(l, &destroyed);
+                obj_head *h = link_head(l);
+                clear_weakrefs(body_of_head(h));
+                if (head_type(h)->destroy) head_type(h)->destroy(body_of_head(h));
+                h->refcnt = DESTROYED;
+            }
+            clear_late_weakrefs(&destroyed);
+        } while (gather_pinned(S, &doomed, &destroyed) > 0);
         while (!list_is_empty(&destroyed)) {
             obj_head *h = link_head(link_next(&destroyed));
             h->refcnt = 0;
@@ -372,15 +406,22 @@ static void teardown(rcgc_state *S)
     rcgc__leak_report_before_teardown(S);
     (void)rcgc_collect(2);                                  /* 1 */
     S->enabled = false;
-    /* Until a round finds nothing: user code run by one step may make
-       objects that need an earlier one (clear then runs again, as it may). */
-    for (bool cleared = false;; cleared = true) {
+    /* Steps 2 to 4 until they find nothing, and only then the clears: user
+       code run by one step may make objects that need an earlier one, or
+       move objects to a list the step has walked already (rcgc_freeze,
+       rcgc_untrack), and no clear may run before a finalizer or callback
+       that is due.  Then again while the clears (which run again, as they
+       may) leave work for steps 2 to 4. */
+    for (size_t since_clear = 1;;) {   /* 1: no clear has run yet */
         size_t work = each_object(S, needs_finalizer, run_finalizer);   /* 2 */
         work += each_object(S, has_weakrefs, clear_weakrefs);          /* 3 */
         work += rcgc_garbage_count();
         rcgc_garbage_clear();                                          /* 4 */
-        if (work == 0 && cleared) break;
+        since_clear += work;
+        if (work > 0) continue;
+        if (since_clear == 0) break;
         each_object(S, has_clear, run_clear);
+        since_clear = 0;
     }
     end_survivors(S);                                       /* 5 */
     rcgc_trace_stop();                                      /* 6 */

@@ -298,6 +298,101 @@ TEST(a_full_collection_from_a_teardown_callback_counts_only_its_members)
     CHECK_STR(events, "fin1 fin2 fin3 cb5 fin9 clr9 clr9 des9 clr1 clr3 clr2 des1 des3 des2 ");
 }
 
+/* A destroy in step 5 that untracks another object of the round whose
+   destroy has not run yet (rcgc.h allows untracking from a destroy): that
+   object leaves the round's list for the untracked one.  Its destroy
+   still runs, once, in the same round, before anything of the round is
+   freed (found in review: it was freed without its destroy, or, once the
+   first destroy had dropped its reference, destroyed a round later, after
+   the object its destroy then decrefs was freed).  Which of the two the
+   round reaches first depends on the generations (RCGC_STRESS promotes
+   differently): the first untracks the other. */
+static node *untrack_pair[3];
+static int destroys_of[3];
+static void untracking_destroy(void *self)
+{
+    node *n = self;
+    event("des%d ", n->id);
+    destroys_of[n->id]++;
+    node *other = untrack_pair[3 - n->id];
+    if (other && !destroys_of[other->id]) rcgc_untrack(other);
+    node_clear(self);   /* drops what the node holds: types without clear */
+}
+static const rcgc_type untracking_type = {.name = "untracker", .size = sizeof(node),
+                                          .traverse = node_traverse,
+                                          .destroy = untracking_destroy};
+
+/* events with every digit as '#': the order of kinds, whatever the ids. */
+static const char *event_kinds(void)
+{
+    static char kinds[sizeof events];
+    strcpy(kinds, events);
+    for (char *c = kinds; *c; c++)
+        if (*c >= '0' && *c <= '9') *c = '#';
+    return kinds;
+}
+
+static void untrack_in_destroy_run(bool linked)
+{
+    rcgc_heap *h = rcgc_heap_new();
+    rcgc_heap *was = rcgc_heap_enter(h);
+    node *a = new_node(&untracking_type, 1), *b = new_node(&untracking_type, 2);
+    if (linked) {   /* a cycle: each destroy decrefs the other */
+        link_slot(a, 0, b);
+        link_slot(b, 0, a);
+    }
+    untrack_pair[1] = a;
+    untrack_pair[2] = b;
+    memset(destroys_of, 0, sizeof destroys_of);
+    events_reset();
+    rcgc_heap_enter(was);
+    CHECK_EQ(rcgc_heap_destroy(h), 0);
+    CHECK_STR(event_kinds(), "des# des# ");
+    CHECK_EQ(destroys_of[1], 1);
+    CHECK_EQ(destroys_of[2], 1);
+    untrack_pair[1] = untrack_pair[2] = NULL;
+}
+
+TEST(an_object_a_destroy_untracks_is_destroyed_once_in_the_same_round)
+{
+    untrack_in_destroy_run(false);
+}
+
+TEST(an_object_a_destroy_untracks_and_lets_go_is_destroyed_before_any_free)
+{
+    untrack_in_destroy_run(true);
+}
+
+/* The first finalizer the teardown runs (step 2) freezes every tracked
+   object, moving the one the walk has not reached to the frozen list,
+   which it has walked already: its finalizer still runs before any clear
+   (found in review: its clear ran first). */
+static bool frozen_by_finalizer;
+static void freezing_finalize(void *self)
+{
+    log_finalize(self);
+    if (!frozen_by_finalizer) rcgc_freeze();
+    frozen_by_finalizer = true;
+}
+static const rcgc_type freezing_type = {.name = "freezer", .size = sizeof(node),
+                                        .traverse = node_traverse, .clear = log_clear,
+                                        .finalize = freezing_finalize,
+                                        .destroy = log_destroy};
+
+TEST(every_finalizer_runs_before_the_first_clear_though_a_finalizer_freezes)
+{
+    rcgc_heap *h = rcgc_heap_new();
+    rcgc_heap *was = rcgc_heap_enter(h);
+    (void)new_node(&freezing_type, 1);
+    (void)new_node(&freezing_type, 2);
+    frozen_by_finalizer = false;
+    events_reset();
+    rcgc_heap_enter(was);
+    CHECK_EQ(rcgc_heap_destroy(h), 0);
+    CHECK_STR(event_kinds(), "fin# fin# clr# clr# des# des# ");
+    CHECK(strstr(events, "fin1") && strstr(events, "fin2"));
+}
+
 /* ---- refusals ---------------------------------------------------------------------- */
 
 static int destroy_result, destroy_errno, enter_errno;
