@@ -64,7 +64,8 @@
  *    destroyed at the end: empty after the careful end above, or, when the
  *    input says so (opcode heap_destroy), straight away on whatever the
  *    operations left, user code acting during the teardown
- *    (end_by_destroy).  Then every node was destroyed once, every weakref
+ *    (end_by_destroy; in its step 5, where the program's references
+ *    dangle, destroys only untrack and track nodes: move_in_step_5).  Then every node was destroyed once, every weakref
  *    callback owed ran once, the thread is in the default heap and that
  *    heap's memory is unchanged.  User code and heaps (ACT_HEAP): from
  *    every callback rcgc_heap_enter and rcgc_heap_destroy are refused with
@@ -170,6 +171,7 @@ static size_t registry_len;
    finalize, clear and destroy on what the program still holds, and destroy
    at the count of its choice (end_by_destroy). */
 static bool destroying;
+static bool ending_survivors(void);   /* step 5 has begun (see below) */
 static int in_teardown;        /* rcgc_heap_destroy calls of ours running */
 static rcgc_heap *fuzz_heap;   /* each input runs in a heap of its own */
 static rcgc_heap *outer_heap;  /* the default heap, which the fuzzer never uses */
@@ -210,6 +212,23 @@ static void node_finalize(void *self)
     if (n->fin_arg & 0x80) resurrect(self);
 }
 
+static bool is_node(const rcgc_type *t);
+
+/* rcgc.h lets a destroy untrack and track objects: in teardown's step 5
+   that moves this node, or one it holds whose destroy is still to come,
+   off the round's list; the round must find it again, destroy it once
+   and free nothing before every destroy of the round has run. */
+static void move_in_step_5(fnode *n)
+{
+    fnode *target = n;
+    void *held_one = n->slot[n->serial % 3];
+    if (held_one && is_node(rcgc_typeof(held_one)) && !((fnode *)held_one)->destroyed)
+        target = held_one;
+    if (!rcgc_typeof(target)->traverse || n->serial % 4 == 0) return;
+    rcgc_untrack(target);
+    if (n->serial % 4 == 2) rcgc_track(target);
+}
+
 static void node_destroy(void *self)
 {
     fnode *n = self;
@@ -218,6 +237,7 @@ static void node_destroy(void *self)
     if ((rcgc_refcount(self) != 0 || held(self)) && !in_teardown)
         fail("destroy of <%s %p> with count %zu", rcgc_typeof(self)->name, self, rcgc_refcount(self));
     stack_check();
+    if (destroying && ending_survivors()) move_in_step_5(n);
     for (int i = 0; i < 3; i++) RCGC_CLEAR(n->slot[i]);   /* types without clear */
     if (n->reg_prev) n->reg_prev->reg_next = n->reg_next; else registry = n->reg_next;
     if (n->reg_next) n->reg_next->reg_prev = n->reg_prev;
@@ -564,7 +584,8 @@ static bool survivors_ending;
 static bool ending_survivors(void)
 {
     for (int i = 0; i < NSLOTS && !survivors_ending; i++)
-        if (slots[i].obj && rcgc_refcount(slots[i].obj) > SIZE_MAX / 4) survivors_ending = true;
+        if (slots[i].obj && rcgc_refcount(slots[i].obj) > SIZE_MAX / 8)   /* state.c's PINNED range */
+            survivors_ending = true;
     return survivors_ending;
 }
 
