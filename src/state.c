@@ -316,8 +316,8 @@ static void run_clear(void *obj)
 }
 
 /* A destroy (or a weakref's release) may make a weakref to an object of
-   this round after that object's were cleared: those are cleared too, their
-   callbacks run, before anything of the round is freed; walked as
+   step 5 after that object's were cleared: those are cleared too, their
+   callbacks run, before anything of step 5 is freed; walked as
    each_object walks, since the callbacks may move objects between lists. */
 static void clear_late_weakrefs(gc_link *destroyed)
 {
@@ -334,68 +334,55 @@ static void clear_late_weakrefs(gc_link *destroyed)
 static bool is_pinned(const obj_head *h) { return h->refcnt > PINNED - COUNT_SLACK; }
 static bool is_destroyed(const obj_head *h) { return h->refcnt > DESTROYED - COUNT_SLACK; }
 
-/* Moves every object on S's lists whose count is pinned to `doomed`
-   (destroy still to run) or `destroyed` (run): user code run by a destroy
-   or a late weakref callback may have moved it from either (by untracking
-   or tracking it).  Returns how many it moved. */
-static size_t gather_pinned(rcgc_state *S, gc_link *doomed, gc_link *destroyed)
+/* Moves every object on S's lists to `doomed` (destroy still to run:
+   pinned first if it was not) or `destroyed` (run).  Objects get there
+   when user code run by a destroy or a late weakref callback makes them, or
+   moves one of step 5's from either list (by untracking or tracking it).
+   Returns how many it moved. */
+static size_t gather_survivors(rcgc_state *S, gc_link *doomed, gc_link *destroyed)
 {
     size_t n = 0;
     for (int i = NUM_LISTS - 1; i >= 0; i--) {   /* each_object's order */
-        gc_link *list = list_number(S, i), *l = link_next(list);
-        while (l != list) {
-            gc_link *next = link_next(l);
+        gc_link *list = list_number(S, i);
+        while (!list_is_empty(list)) {
+            gc_link *l = link_next(list);
             obj_head *h = link_head(l);
-            if (is_pinned(h)) {
-                list_move(l, is_destroyed(h) ? destroyed : doomed);
-                n++;
+            if (is_destroyed(h)) {
+                list_move(l, destroyed);
+            } else {
+                if (!is_pinned(h)) h->refcnt = PINNED;
+                list_move(l, doomed);
             }
-            l = next;
+            n++;
         }
     }
     return n;
 }
 
-/* Step 5.  Every object still alive is pinned and moves to `doomed`; then
-   each has destroy run, and only once every destroy of the round has run
-   is anything of it freed, so that a destroy may still read the objects it
-   refers to.  An object that user code moved back to a list meanwhile (by
-   untracking or tracking it) is gathered again in the same round, with its
-   destroy run if it had not; objects a destroy made are pinned in the
-   next round. */
+/* Step 5.  Every object still alive is pinned and has destroy run; nothing
+   is freed before every destroy has run, those of objects that destroys
+   made or moved included, so that a destroy may still read (and decref)
+   whatever it refers to. */
 static void end_survivors(rcgc_state *S)
 {
-    for (;;) {
-        gc_link doomed, destroyed;
-        list_init(&doomed);
-        list_init(&destroyed);
-        for (int i = NUM_LISTS - 1; i >= 0; i--) {   /* each_object's order */
-            gc_link *list = list_number(S, i);
-            while (!list_is_empty(list)) {
-                gc_link *l = link_next(list);
-                obj_head *h = link_head(l);
-                RCGC_ASSERT_OBJ(!is_pinned(h), body_of_head(h));   /* each round ends all it pins */
-                list_move(l, &doomed);
-                h->refcnt = PINNED;
-            }
+    gc_link doomed, destroyed;
+    list_init(&doomed);
+    list_init(&destroyed);
+    while (gather_survivors(S, &doomed, &destroyed) > 0) {
+        while (!list_is_empty(&doomed)) {
+            gc_link *l = link_next(&doomed);
+            list_move(l, &destroyed);
+            obj_head *h = link_head(l);
+            clear_weakrefs(body_of_head(h));
+            if (head_type(h)->destroy) head_type(h)->destroy(body_of_head(h));
+            h->refcnt = DESTROYED;
         }
-        if (list_is_empty(&doomed)) return;
-        do {
-            while (!list_is_empty(&doomed)) {
-                gc_link *l = link_next(&doomed);
-                list_move(l, &destroyed);
-                obj_head *h = link_head(l);
-                clear_weakrefs(body_of_head(h));
-                if (head_type(h)->destroy) head_type(h)->destroy(body_of_head(h));
-                h->refcnt = DESTROYED;
-            }
-            clear_late_weakrefs(&destroyed);
-        } while (gather_pinned(S, &doomed, &destroyed) > 0);
-        while (!list_is_empty(&destroyed)) {
-            obj_head *h = link_head(link_next(&destroyed));
-            h->refcnt = 0;
-            rcgc__free_object(S, h);   /* unlinks it */
-        }
+        clear_late_weakrefs(&destroyed);
+    }
+    while (!list_is_empty(&destroyed)) {
+        obj_head *h = link_head(link_next(&destroyed));
+        h->refcnt = 0;
+        rcgc__free_object(S, h);   /* unlinks it */
     }
 }
 

@@ -308,13 +308,13 @@ TEST(a_full_collection_from_a_teardown_callback_counts_only_its_members)
    round reaches first depends on the generations (RCGC_STRESS promotes
    differently): the first untracks the other. */
 static node *untrack_pair[3];
-static int destroys_of[3];
+static int destroys_of[8];
 static void untracking_destroy(void *self)
 {
     node *n = self;
     event("des%d ", n->id);
     destroys_of[n->id]++;
-    node *other = untrack_pair[3 - n->id];
+    node *other = n->id == 1 || n->id == 2 ? untrack_pair[3 - n->id] : NULL;
     if (other && !destroys_of[other->id]) rcgc_untrack(other);
     node_clear(self);   /* drops what the node holds: types without clear */
 }
@@ -361,6 +361,43 @@ TEST(an_object_a_destroy_untracks_is_destroyed_once_in_the_same_round)
 TEST(an_object_a_destroy_untracks_and_lets_go_is_destroyed_before_any_free)
 {
     untrack_in_destroy_run(true);
+}
+
+/* A destroy in step 5 makes an object that holds another object of step
+   5 (kept by the program, so it is not freed at once): the new object's
+   destroy decrefs that one, which must still be there (it was freed a
+   round earlier: found in review). */
+static node *made_in_destroy;
+static void making_destroy(void *self)
+{
+    node *n = self;
+    event("des%d ", n->id);
+    destroys_of[n->id]++;
+    if (!made_in_destroy) {
+        made_in_destroy = new_node(&untracking_type, 7);
+        link_slot(made_in_destroy, 0, n->slot[0]);
+    }
+    node_clear(self);
+}
+static const rcgc_type making_type = {.name = "maker", .size = sizeof(node),
+                                      .traverse = node_traverse, .destroy = making_destroy};
+
+TEST(an_object_a_destroy_makes_is_destroyed_before_what_it_holds_is_freed)
+{
+    rcgc_heap *h = rcgc_heap_new();
+    rcgc_heap *was = rcgc_heap_enter(h);
+    node *maker = new_node(&making_type, 1);
+    link_slot(maker, 0, new_node(&untracking_type, 2));
+    rcgc_decref(maker->slot[0]);   /* held by maker alone */
+    made_in_destroy = NULL;
+    memset(destroys_of, 0, sizeof destroys_of);
+    events_reset();
+    rcgc_heap_enter(was);
+    CHECK_EQ(rcgc_heap_destroy(h), 0);
+    CHECK_STR(event_kinds(), "des# des# des# ");
+    CHECK_EQ(destroys_of[1], 1);
+    CHECK_EQ(destroys_of[2], 1);
+    CHECK_EQ(destroys_of[7], 1);
 }
 
 /* The first finalizer the teardown runs (step 2) freezes every tracked
