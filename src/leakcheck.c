@@ -116,13 +116,19 @@ static size_t object_bytes(const void *obj)
     return object_size(head_type(head_of(obj)));
 }
 
-/* Prints "  N x type (B bytes), for example:" and one chain, per type, for
-   the objects of g that are still keys of `live`. */
-static void print_groups(const gathered *g, const ptrmap *live, rcgc_write_fn out, void *arg)
+/* Prints `header`, then "  N x type (B bytes), for example:" and one
+   chain per type.  The objects are grouped before the first line goes to
+   the sink, which may free any of them (the fuzzer's sink did, and the
+   grouping read a freed header); an example freed meanwhile gets no chain. */
+static void print_groups(const gathered *g, const ptrmap *live, const char *header,
+                         rcgc_write_fn out, void *arg)
 {
     group *groups = rcgc__own_calloc((g->len ? g->len : 1) * sizeof *groups);
     size_t ngroups = 0;
-    if (!groups) return;
+    if (!groups) {
+        rcgc__print_to(out, arg, "%s", header);
+        return;
+    }
     for (size_t i = 0; i < g->len; i++) {
         const rcgc_type *t = head_type(head_of(g->objs[i]));
         size_t k = 0;
@@ -133,6 +139,7 @@ static void print_groups(const gathered *g, const ptrmap *live, rcgc_write_fn ou
         if ((uintptr_t)g->objs[i] < (uintptr_t)groups[k].example) groups[k].example = g->objs[i];
     }
     qsort(groups, ngroups, sizeof *groups, by_size_then_name);
+    rcgc__print_to(out, arg, "%s", header);
     for (size_t k = 0; k < ngroups; k++) {
         rcgc__print_to(out, arg, "  %zu x %s (%zu bytes), for example:\n", groups[k].count,
                        groups[k].type->name ? groups[k].type->name : "?", groups[k].bytes);
@@ -244,9 +251,11 @@ size_t rcgc_leakcheck_end(rcgc_write_fn out, void *arg)
     if (gather_keys(&S->made_since, &g)) {
         n = g.len;
         if (n) {
-            rcgc__print_to(out, arg, "leakcheck: %zu object%s made since rcgc_leakcheck_begin "
-                           "%s still alive\n", n, n == 1 ? "" : "s", n == 1 ? "is" : "are");
-            print_groups(&g, &S->made_since, out, arg);
+            char header[128];
+            snprintf(header, sizeof header, "leakcheck: %zu object%s made since "
+                     "rcgc_leakcheck_begin %s still alive\n", n, n == 1 ? "" : "s",
+                     n == 1 ? "is" : "are");
+            print_groups(&g, &S->made_since, header, out, arg);
         }
         rcgc__own_free(g.objs);
     }

@@ -282,6 +282,39 @@ TEST(watched_objects_still_alive_are_reported_with_a_chain)
 
 /* ---- leak checks ----------------------------------------------------------------- */
 
+/* The sink is user code: one that drops every leaked object at the first
+   line it is given.  The groups were made before that line (the fuzzer
+   found the grouping reading freed headers), and a freed example gets no
+   chain. */
+static void *dropped_by_sink[2];
+static void dropping_write(const char *line, void *arg)
+{
+    capture_write(line, arg);
+    for (int i = 0; i < 2; i++) {
+        void *obj = dropped_by_sink[i];
+        dropped_by_sink[i] = NULL;
+        rcgc_decref(obj);
+    }
+}
+
+TEST(leakcheck_groups_before_its_sink_can_free_what_it_found)
+{
+    quiet_start();
+    rcgc_leakcheck_begin();
+    dropped_by_sink[0] = rcgc_new(&leafy_type);
+    dropped_by_sink[1] = rcgc_new(&leafy_type);
+    capture_reset(&out);
+    CHECK_EQ(rcgc_leakcheck_end(dropping_write, &out), 2);
+    char expected[256];
+    snprintf(expected, sizeof expected,
+             "leakcheck: 2 objects made since rcgc_leakcheck_begin are still alive\n"
+             "  2 x leafy (%zu bytes), for example:\n",
+             2 * bytes_of(&leafy_type));
+    CHECK_STR(out.text, expected);
+    quiet_end();
+}
+
+
 TEST(leakcheck_reports_exactly_what_was_made_and_kept)
 {
     quiet_start();
