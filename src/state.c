@@ -399,16 +399,18 @@ static void teardown(rcgc_state *S)
        rcgc_untrack), and no clear may run before a finalizer or callback
        that is due.  Then again while the clears (which run again, as they
        may) leave work for steps 2 to 4. */
-    for (size_t since_clear = 1;;) {   /* 1: no clear has run yet */
+    for (bool cleared = false;;) {   /* cleared: and nothing found since */
         size_t work = each_object(S, needs_finalizer, run_finalizer);   /* 2 */
         work += each_object(S, has_weakrefs, clear_weakrefs);          /* 3 */
         work += rcgc_garbage_count();
         rcgc_garbage_clear();                                          /* 4 */
-        since_clear += work;
-        if (work > 0) continue;
-        if (since_clear == 0) break;
+        if (work > 0) {
+            cleared = false;
+            continue;
+        }
+        if (cleared) break;
         each_object(S, has_clear, run_clear);
-        since_clear = 0;
+        cleared = true;
     }
     end_survivors(S);                                       /* 5 */
     rcgc_trace_stop();                                      /* 6 */
